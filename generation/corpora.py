@@ -1,0 +1,120 @@
+"""Where pieces come from: music21's bundled corpus, uploaded MIDI files, and zips of them.
+
+Every source yields SourcePiece values (a name, a title and MIDI bytes); the importer does the rest
+the same way for all of them. music21 is real, public-domain data that installs with pip, so a
+fresh machine can build a corpus without any download.
+"""
+
+import io
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from music21 import corpus as m21corpus
+from music21 import stream
+
+
+@dataclass(frozen=True)
+class SourcePiece:
+    name: str
+    title: str
+    data: bytes | None
+    error: str = ""
+
+
+def _bach_chorales() -> list[str]:
+    """The chorales BachBot trained on, once each (music21's iterator lists a few twice)."""
+    names = m21corpus.chorales.Iterator(returnType="filename")
+    return list(dict.fromkeys(names))
+
+
+def _works_of(composer: str) -> Callable[[], list[str]]:
+    def listing() -> list[str]:
+        paths = m21corpus.getComposer(composer)
+        return [str(p) for p in paths if p.suffix in {".mxl", ".xml", ".krn", ".abc"}]
+
+    return listing
+
+
+BUNDLED: dict[str, tuple[str, Callable[[], list[str]]]] = {
+    "bach": ("J. S. Bach, four-part chorales (music21 corpus)", _bach_chorales),
+    "essen": ("Essen folk-song collection (music21 corpus)", _works_of("essenFolksong")),
+    "palestrina": ("G. P. da Palestrina, masses (music21 corpus)", _works_of("palestrina")),
+}
+
+
+def bundled_names() -> list[str]:
+    return sorted(BUNDLED)
+
+
+def describe_bundled(name: str) -> str:
+    return _bundled(name)[0]
+
+
+def _bundled(name: str) -> tuple[str, Callable[[], list[str]]]:
+    if name not in BUNDLED:
+        raise ValueError(
+            f"unknown corpus {name!r}; bundled corpora are {', '.join(bundled_names())}"
+        )
+    return BUNDLED[name]
+
+
+def iter_bundled(name: str, limit: int | None = None) -> Iterator[SourcePiece]:
+    """Parse each work and write it as MIDI; a collection (an Opus) yields each of its scores."""
+    produced = 0
+    for work in _bundled(name)[1]():
+        for piece in _parse_work(work):
+            if limit is not None and produced >= limit:
+                return
+            produced += 1
+            yield piece
+
+
+def _parse_work(work: str) -> Iterator[SourcePiece]:
+    label = Path(work).stem if Path(work).is_absolute() else work
+    try:
+        parsed = m21corpus.parse(work)
+    except Exception as exc:
+        yield SourcePiece(label, label, None, f"{label}: music21 could not parse it ({exc})")
+        return
+    scores = parsed.scores if isinstance(parsed, stream.Opus) else [parsed]
+    for number, score in enumerate(scores, start=1):
+        name = label if len(scores) == 1 else f"{label}#{number}"
+        title = (score.metadata.title if score.metadata and score.metadata.title else "") or name
+        try:
+            yield SourcePiece(name, title, _score_to_midi(score))
+        except Exception as exc:
+            yield SourcePiece(name, title, None, f"{name}: could not write MIDI ({exc})")
+
+
+def _score_to_midi(score: stream.Stream) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "piece.mid"
+        score.write("midi", fp=str(path))
+        return path.read_bytes()
+
+
+def iter_files(paths: list[Path]) -> Iterator[SourcePiece]:
+    """Uploaded or local MIDI files and zips, each file named for reports of what was skipped."""
+    for path in paths:
+        data = path.read_bytes()
+        if path.suffix.lower() == ".zip":
+            yield from iter_zip(data, path.name)
+        else:
+            yield SourcePiece(path.name, path.stem, data)
+
+
+def iter_zip(data: bytes, label: str = "upload.zip") -> Iterator[SourcePiece]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        yield SourcePiece(label, label, None, f"{label}: not a valid zip archive")
+        return
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir() or not info.filename.lower().endswith((".mid", ".midi")):
+                continue
+            name = f"{label}:{info.filename}"
+            yield SourcePiece(name, Path(info.filename).stem, archive.read(info))

@@ -1,0 +1,120 @@
+"""The note/chord text tokens of the seed's first model (after Skuldur's Classical-Piano-Composer).
+
+One token per onset: a single note is its pitch name with octave as music21 spells it ("E-5"), a
+chord is its normal order, dot-joined pitch classes ("4.7.11"). Like the seed, the encoding keeps
+no rhythm and no chord octaves: decoding places one event every `step_beats` and voices chords
+from middle C. Decode-then-encode is therefore the identity on token sequences, which is the
+round trip this representation can promise.
+"""
+
+import json
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import pretty_midi
+from music21 import chord, pitch
+
+from generation.encoding.timegrid import seconds_to_beats
+
+CHORD_SEPARATOR = "."
+DEFAULT_STEP_BEATS = 0.5
+DEFAULT_NOTE_BEATS = 1.0
+CHORD_BASE_PITCH = 60
+ONSET_RESOLUTION_BEATS = 1 / 48
+
+
+@lru_cache(maxsize=128)
+def pitch_name(midi_number: int) -> str:
+    return pitch.Pitch(midi=midi_number).nameWithOctave
+
+
+@lru_cache(maxsize=4096)
+def chord_token(midi_numbers: tuple[int, ...]) -> str:
+    return CHORD_SEPARATOR.join(str(pc) for pc in chord.Chord(list(midi_numbers)).normalOrder)
+
+
+def midi_to_tokens(pm: pretty_midi.PrettyMIDI) -> list[str]:
+    """Tokens for every onset of pitched notes, in time order."""
+    notes = [n for inst in pm.instruments if not inst.is_drum for n in inst.notes]
+    if not notes:
+        return []
+    beats = seconds_to_beats(pm, [n.start for n in notes])
+    onsets: dict[int, set[int]] = {}
+    for note, beat in zip(notes, beats, strict=True):
+        onsets.setdefault(round(beat / ONSET_RESOLUTION_BEATS), set()).add(note.pitch)
+    tokens = []
+    for key in sorted(onsets):
+        pitches = tuple(sorted(onsets[key]))
+        tokens.append(pitch_name(pitches[0]) if len(pitches) == 1 else chord_token(pitches))
+    return tokens
+
+
+def token_pitches(token: str) -> list[int]:
+    """MIDI numbers a token sounds: a named pitch, or a chord's pitch classes above middle C."""
+    if CHORD_SEPARATOR in token or token.isdigit():
+        try:
+            classes = [int(pc) for pc in token.split(CHORD_SEPARATOR)]
+        except ValueError:
+            raise ValueError(f"malformed chord token {token!r}") from None
+        return [CHORD_BASE_PITCH + pc % 12 for pc in classes]
+    try:
+        return [int(pitch.Pitch(token).midi)]
+    except Exception:
+        raise ValueError(f"malformed note token {token!r}") from None
+
+
+def tokens_to_midi(
+    tokens: Sequence[str],
+    step_beats: float = DEFAULT_STEP_BEATS,
+    note_beats: float = DEFAULT_NOTE_BEATS,
+    tempo: float = 100.0,
+    velocity: int = 80,
+    program: int = 0,
+) -> pretty_midi.PrettyMIDI:
+    beat = 60.0 / tempo
+    pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
+    instrument = pretty_midi.Instrument(program=program)
+    for index, token in enumerate(tokens):
+        start = index * step_beats * beat
+        for number in token_pitches(token):
+            instrument.notes.append(
+                pretty_midi.Note(velocity, number, start, start + note_beats * beat)
+            )
+    pm.instruments.append(instrument)
+    return pm
+
+
+class Vocabulary:
+    """Token <-> index, built from the training split only so valid/test stay unseen."""
+
+    def __init__(self, tokens: Iterable[str]):
+        self.tokens: list[str] = sorted(set(tokens))
+        self.index = {token: i for i, token in enumerate(self.tokens)}
+
+    @classmethod
+    def from_sequences(cls, sequences: Iterable[Sequence[str]]) -> "Vocabulary":
+        return cls(token for sequence in sequences for token in sequence)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.index
+
+    def encode(self, tokens: Sequence[str], skip_unknown: bool = False) -> list[int]:
+        """Indices of tokens; unknown ones are an error unless the caller chose to drop them."""
+        unknown = sorted({t for t in tokens if t not in self.index})
+        if unknown and not skip_unknown:
+            shown = ", ".join(unknown[:5])
+            raise ValueError(f"{len(unknown)} token(s) not in the vocabulary: {shown}")
+        return [self.index[t] for t in tokens if t in self.index]
+
+    def decode(self, indices: Iterable[int]) -> list[str]:
+        return [self.tokens[i] for i in indices]
+
+    def to_json(self) -> str:
+        return json.dumps(self.tokens)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Vocabulary":
+        return cls(json.loads(text))

@@ -1,0 +1,1 @@
+"""Celery tasks of the surveys app; Celery's autodiscovery imports this package."""

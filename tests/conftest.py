@@ -1,0 +1,43 @@
+"""Shared fixtures: media in a temporary folder, real Redis for Celery, music made on the spot."""
+
+import pretty_midi
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def make_midi(
+    notes: list[tuple[int, float, float]], tempo: float = 120.0
+) -> pretty_midi.PrettyMIDI:
+    """A one-piano MIDI from (pitch, start_beat, end_beat) triples."""
+    pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
+    piano = pretty_midi.Instrument(program=0)
+    beat = 60.0 / tempo
+    for pitch, start, end in notes:
+        piano.notes.append(pretty_midi.Note(90, pitch, start * beat, end * beat))
+    pm.instruments.append(piano)
+    return pm
+
+
+@pytest.fixture
+def chorale_like() -> pretty_midi.PrettyMIDI:
+    """Four voices with chords, held notes, a repeated note and a rest."""
+    return make_midi(
+        [
+            (72, 0, 1),
+            (67, 0, 1),
+            (64, 0, 2),
+            (48, 0, 2),
+            (74, 1, 1.5),
+            (71, 1, 2),
+            (72, 1.5, 2),
+            (72, 2, 3),
+            (72, 3, 4),
+            (60, 2, 4),
+            (55, 2, 3.75),
+            (76, 5, 6.25),
+        ]
+    )

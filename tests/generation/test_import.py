@@ -1,0 +1,95 @@
+import io
+import zipfile
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from generation.corpora import SourcePiece, iter_bundled, iter_zip
+from generation.corpus_setup import upload_corpus
+from generation.importing import import_pieces
+from generation.midi_files import midi_bytes
+from generation.models import Corpus, Piece
+from generation.splits import split_for
+from tests.conftest import make_midi
+
+pytestmark = pytest.mark.django_db
+
+
+def source(name: str, pitch: int) -> SourcePiece:
+    return SourcePiece(name, name, midi_bytes(make_midi([(pitch, 0, 1), (pitch + 4, 1, 2)])))
+
+
+def test_bundled_bach_import_is_idempotent_and_split_by_content(capsys):
+    call_command("import_corpus", "bach", "--limit", "4")
+    corpus = Corpus.objects.get(slug="bach")
+    pieces = list(corpus.pieces.all())
+    assert len(pieces) == 4
+    assert all(p.split == split_for(p.content_hash) for p in pieces)
+    assert pieces[0].load_midi().instruments  # the stored MIDI reads back
+    call_command("import_corpus", "bach", "--limit", "4")
+    assert corpus.pieces.count() == 4
+    assert "0 new, 4 already there" in capsys.readouterr().out
+
+
+def test_bad_files_are_reported_by_name_and_the_rest_imported():
+    corpus = upload_corpus("My uploads")
+    sources = [
+        source("good.mid", 60),
+        SourcePiece("broken.mid", "broken", b"MThd this is not midi"),
+        SourcePiece("empty.mid", "empty", b""),
+        SourcePiece("silent.mid", "silent", midi_bytes(make_midi([]))),
+        source("also-good.mid", 62),
+    ]
+    summary = import_pieces(corpus, sources)
+    assert summary.created == 2
+    assert [reason.split(":")[0] for reason in summary.skipped] == [
+        "broken.mid",
+        "empty.mid",
+        "silent.mid",
+    ]
+    assert "no pitched notes" in summary.skipped[2]
+
+
+def test_zip_upload_through_the_command(tmp_path, capsys):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a/one.mid", source("one", 60).data)
+        archive.writestr("two.mid", source("two", 65).data)
+        archive.writestr("notes.txt", "not music")
+    path = tmp_path / "set.zip"
+    path.write_bytes(buffer.getvalue())
+    call_command("import_corpus", "--files", str(path), "--name", "Zip set")
+    assert Piece.objects.filter(corpus__slug="zip-set").count() == 2
+    assert "2 new" in capsys.readouterr().out
+
+
+def test_a_corrupt_zip_is_reported():
+    [piece] = iter_zip(b"not a zip", "x.zip")
+    assert piece.data is None and "not a valid zip" in piece.error
+
+
+def test_the_same_music_twice_in_one_import_is_stored_once():
+    corpus = upload_corpus("dupes")
+    summary = import_pieces(corpus, [source("a.mid", 60), source("b.mid", 60)])
+    assert (summary.created, summary.existing) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nonesuch"], "unknown corpus"),
+        ([], "either a bundled corpus"),
+        (["bach", "--limit", "0"], "at least 1"),
+        (["--files", "/no/such.mid", "--name", "x"], "no such file"),
+    ],
+)
+def test_command_refuses_bad_arguments_and_changes_nothing(args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("import_corpus", *args)
+    assert Corpus.objects.count() == 0
+
+
+def test_folk_songs_come_one_per_tune():
+    pieces = list(iter_bundled("essen", limit=3))
+    assert len(pieces) == 3 and all(p.data for p in pieces)
+    assert pieces[0].name.endswith("#1") and pieces[1].name.endswith("#2")
