@@ -1,0 +1,160 @@
+"""How many participants a study needs, counting that each one answers many trials.
+
+A participant's answers are correlated (some people call everything "a person"), and every excerpt
+is heard by many people, so the variance of a source's rate judged human is
+
+    Var(rate) = p (1 - p) * DE / (n * m)  +  item_sd**2 / items,   DE = 1 + (m - 1) * icc
+
+for n participants who each answer m trials of that source, drawn from ``items`` excerpts whose own
+rates spread with standard deviation ``item_sd`` (Kish's design effect DE for the participants). The
+item term does not shrink with more participants: with too few excerpts no number of participants is
+enough, and the functions say so instead of returning a huge n. A model's difference from the human
+excerpts adds the two variances; that ignores the (positive) covariance from shared participants,
+which makes the answer slightly conservative.
+
+Power is computed with the normal approximation; n is the smallest integer reaching the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_MARGIN
+
+MAX_PARTICIPANTS = 10_000_000
+
+
+@dataclass(frozen=True)
+class Design:
+    """What is fixed about the study when choosing n: trials, clustering, excerpts."""
+
+    trials_per_source: int = 10  # m: trials per participant for each source compared
+    icc: float = 0.05  # correlation of one participant's answers within a source
+    items_per_source: int = 20
+    item_sd: float = 0.0  # standard deviation of the excerpts' own rates judged human
+
+    def __post_init__(self) -> None:
+        if self.trials_per_source < 1:
+            raise ValueError("trials_per_source must be at least 1")
+        if not 0 <= self.icc <= 1:
+            raise ValueError(f"icc must be in [0, 1], got {self.icc}")
+        if self.items_per_source < 1:
+            raise ValueError("items_per_source must be at least 1")
+        if self.item_sd < 0:
+            raise ValueError("item_sd must be >= 0")
+
+    @property
+    def design_effect(self) -> float:
+        return 1 + (self.trials_per_source - 1) * self.icc
+
+    def variance(self, rate: float, participants: float) -> float:
+        """Variance of one source's estimated rate judged human with n participants."""
+        m = self.trials_per_source
+        return rate * (1 - rate) * self.design_effect / (participants * m) + (
+            self.item_sd**2 / self.items_per_source
+        )
+
+
+@dataclass(frozen=True)
+class PowerResult:
+    participants: int
+    power: float
+    se: float
+    design_effect: float
+
+
+def _check_rate(name: str, value: float) -> None:
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must be strictly between 0 and 1, got {value}")
+
+
+def difference_power(se: float, diff: float, alpha: float) -> float:
+    """Power of a two-sided z test of a true difference ``diff`` with standard error ``se``."""
+    z = stats.norm.ppf(1 - alpha / 2)
+    return float(stats.norm.cdf(abs(diff) / se - z) + stats.norm.cdf(-abs(diff) / se - z))
+
+
+def tost_power(se: float, diff: float, margin: float, alpha: float) -> float:
+    """Power of TOST (normal) to show |true diff| < margin when the true difference is ``diff``."""
+    z = stats.norm.ppf(1 - alpha)
+    return float(
+        max(
+            0.0,
+            stats.norm.cdf((margin - diff) / se - z) - stats.norm.cdf((-margin - diff) / se + z),
+        )
+    )
+
+
+def _smallest_n(power_at, target: float, limit_power: float, what: str) -> tuple[int, float, float]:
+    """Smallest n whose power reaches ``target`` (power grows with n, so bisection finds it)."""
+    if limit_power < target:
+        raise ValueError(
+            f"{what}: even with unlimited participants the power is only {limit_power:.3f} "
+            f"(< {target}), because the excerpts' own variation dominates; add excerpts"
+        )
+    high = 1
+    while power_at(high)[0] < target:
+        high *= 2
+        if high > MAX_PARTICIPANTS:
+            raise ValueError(f"{what}: more than {MAX_PARTICIPANTS} participants needed")
+    low = high // 2
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if power_at(mid)[0] < target else (low, mid)
+    power, se = power_at(high)
+    return high, power, se
+
+
+def participants_for_difference(
+    human_rate: float,
+    model_rate: float,
+    design: Design = Design(),
+    alpha: float = DEFAULT_ALPHA,
+    power: float = 0.8,
+) -> PowerResult:
+    """Participants needed to detect that a model's rate judged human differs from the humans'."""
+    _check_rate("human_rate", human_rate)
+    _check_rate("model_rate", model_rate)
+    _check_rate("power", power)
+    if human_rate == model_rate:
+        raise ValueError("the rates are equal: there is no difference to detect")
+    diff = model_rate - human_rate
+
+    def at(n: float) -> tuple[float, float]:
+        se = np.sqrt(design.variance(human_rate, n) + design.variance(model_rate, n))
+        return difference_power(se, diff, alpha), float(se)
+
+    limit = at(np.inf)[0] if design.item_sd > 0 else 1.0
+    return PowerResult(*_smallest_n(at, power, limit, "difference"), design.design_effect)
+
+
+def participants_for_equivalence(
+    human_rate: float,
+    model_rate: float | None = None,
+    margin: float = DEFAULT_MARGIN,
+    design: Design = Design(),
+    alpha: float = DEFAULT_ALPHA,
+    power: float = 0.8,
+) -> PowerResult:
+    """Participants needed for TOST to show a model within ``margin`` of the humans' rate.
+
+    ``model_rate`` is the rate the model is expected to really have (default: equal to the
+    humans'); the closer it is to the margin, the more participants are needed.
+    """
+    model_rate = human_rate if model_rate is None else model_rate
+    _check_rate("human_rate", human_rate)
+    _check_rate("model_rate", model_rate)
+    _check_rate("power", power)
+    diff = model_rate - human_rate
+    if not abs(diff) < margin:
+        raise ValueError(f"a true difference of {diff:+.3f} is not inside the margin {margin}")
+
+    def at(n: float) -> tuple[float, float]:
+        se = np.sqrt(design.variance(human_rate, n) + design.variance(model_rate, n))
+        return tost_power(se, diff, margin, alpha), float(se)
+
+    limit = at(np.inf)[0] if design.item_sd > 0 else 1.0
+    return PowerResult(*_smallest_n(at, power, limit, "equivalence"), design.design_effect)

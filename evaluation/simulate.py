@@ -1,0 +1,109 @@
+"""Synthetic studies with known truth, for checking the statistics and planning a study.
+
+Participants follow the equal-variance Gaussian signal-detection model: an excerpt gives evidence
+x ~ N(mu + item effect, 1) that it is machine-made, with mu = 0 for human excerpts and mu = d' for a
+model's; the participant answers "a computer" when x exceeds their threshold k. A participant's d'
+for each model and their threshold are drawn around the true values, so the population d' and rate
+judged human are known and an analysis can be checked against them. (For a model with sensitivity
+d', the criterion of signal-detection theory is c = k - d'/2.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from evaluation import tidy
+
+
+@dataclass(frozen=True)
+class StudyDesign:
+    """True parameters of a synthetic study."""
+
+    model_d_primes: dict[str, float] = field(default_factory=lambda: {"seq2seq": 1.0})
+    participants: int = 100
+    trials_per_source: int = 10
+    items_per_source: int = 20
+    threshold: float = 0.5  # mean k: evidence above it is answered "a computer"
+    participant_d_sd: float = 0.0  # spread of a participant's d' around the model's
+    threshold_sd: float = 0.0
+    item_sd: float = 0.0  # spread of an excerpt's evidence mean
+    non_musician_share: float = 0.7
+    excluded_share: float = 0.0
+
+    def true_rate_human(self, d_prime: float) -> float:
+        """Population rate judged human of a source of true sensitivity ``d_prime`` (0 = human)."""
+        d_sd = self.participant_d_sd if d_prime != 0 else 0.0
+        spread = np.sqrt(1 + self.threshold_sd**2 + self.item_sd**2 + d_sd**2)
+        return float(stats.norm.cdf((self.threshold - d_prime) / spread))
+
+
+def simulate_study(
+    design: StudyDesign, seed: int = 0, study: str = "simulated"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A tidy answer table and a funnel drawn from ``design`` (deterministic for a seed)."""
+    if design.trials_per_source > design.items_per_source:
+        raise ValueError("trials_per_source cannot exceed items_per_source")
+    rng = np.random.default_rng(seed)
+    sources = [tidy.HUMAN, *design.model_d_primes]
+    n_p, m, n_i = design.participants, design.trials_per_source, design.items_per_source
+    item_effect = rng.normal(0, design.item_sd, size=(len(sources), n_i))
+    threshold = design.threshold + rng.normal(0, design.threshold_sd, size=n_p)
+    # Each participant hears m distinct excerpts of each source, chosen at random.
+    picks = np.argsort(rng.random((n_p, len(sources), n_i)), axis=2)[:, :, :m]
+    participant = np.repeat(np.arange(n_p), len(sources) * m)
+    source_index = np.tile(np.repeat(np.arange(len(sources)), m), n_p)
+    item_index = picks.reshape(-1)
+    d_true = np.array([0.0, *design.model_d_primes.values()])
+    d_participant = d_true[None, :] + rng.normal(
+        0, design.participant_d_sd, size=(n_p, len(sources))
+    )
+    d_participant[:, 0] = 0.0
+    mean = d_participant[participant, source_index] + item_effect[source_index, item_index]
+    judged_human = rng.normal(mean, 1.0) <= threshold[participant]
+    kind = np.where(source_index == 0, tidy.HUMAN, tidy.MACHINE)
+    non_musician = rng.random(n_p) < design.non_musician_share
+    excluded = rng.random(n_p) < design.excluded_share
+    names = np.array(sources, dtype=object)
+    frame = pd.DataFrame(
+        {
+            tidy.STUDY: study,
+            tidy.PARTICIPANT: np.char.add("p", participant.astype(str)),
+            tidy.ITEM: np.char.add(
+                np.char.add(names[source_index].astype(str), "-"), item_index.astype(str)
+            ),
+            tidy.SOURCE_KIND: kind,
+            tidy.SOURCE: names[source_index],
+            tidy.BATCH: np.where(source_index == 0, "", "1"),
+            tidy.JUDGED_HUMAN: judged_human,
+            tidy.CORRECT: judged_human == (source_index == 0),
+            tidy.CONFIDENCE: rng.integers(1, 6, size=participant.size),
+            tidy.MUSICALITY: np.clip(
+                np.round(3 + judged_human + rng.normal(0, 1, participant.size)), 1, 5
+            ),
+            tidy.RESPONSE_MS: rng.integers(500, 8000, size=participant.size),
+            tidy.PLAYS: rng.integers(1, 3, size=participant.size),
+            tidy.MUSICAL_TRAINING_YEARS: np.where(non_musician, 0.0, 6.0)[participant],
+            tidy.GOLD_MSI_TRAINING: np.where(non_musician, 10.0, 30.0)[participant],
+            tidy.NON_MUSICIAN: non_musician[participant],
+            tidy.ATTENTION_PASSED: ~excluded[participant],
+            tidy.HEADPHONE_PASSED: True,
+            tidy.COMPLETED: True,
+            tidy.EXCLUDED: excluded[participant],
+            tidy.EXCLUSION_REASON: np.where(excluded[participant], "failed attention check", ""),
+        }
+    )
+    funnel = pd.DataFrame(
+        {
+            tidy.PARTICIPANT: [f"p{i}" for i in range(n_p)],
+            tidy.STARTED: True,
+            tidy.CONSENTED: True,
+            tidy.HEADPHONE_PASSED: True,
+            tidy.ATTENTION_PASSED: ~excluded,
+            tidy.COMPLETED: True,
+        }
+    )
+    return frame, funnel
