@@ -1,0 +1,100 @@
+"""How much of a generated piece is copied from the training split (no Django here).
+
+Two numbers per piece: the longest stretch of consecutive steps that appears verbatim in some
+training piece (reported in beats), and the share of the piece's n-grams that occur anywhere in
+the training split. Steps are compared exactly in the representation the model saw (a whole roll
+frame, or a token). Stretches are found with rolling 64-bit hashes of every training n-gram, so a
+check is a sorted-array lookup instead of a scan of the corpus; a hash collision could only
+overstate a match, never hide one.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+_MASK = (1 << 64) - 1
+
+
+@dataclass(frozen=True)
+class MemorisationScore:
+    longest_steps: int
+    longest_beats: float
+    ngram_steps: int
+    ngram_share: float
+
+
+class TrainingIndex:
+    """Hashes of the training split's steps and n-grams, built once and shared by a batch."""
+
+    def __init__(self, sequences: Sequence[np.ndarray], seed: int = 0):
+        rng = np.random.default_rng(seed)
+        self._base = int(rng.integers(1, 1 << 63)) * 2 + 1
+        self._rng = rng
+        self._codes: dict[bytes, int] = {}
+        self._prefixes = [self._prefix(np.asarray(s)) for s in sequences if len(s)]
+        self._grams: dict[int, np.ndarray] = {}
+        if not self._prefixes:
+            raise ValueError("the training split is empty; nothing to compare against")
+
+    def _code(self, step: np.ndarray) -> int:
+        key = np.ascontiguousarray(step).astype(np.float32).tobytes()
+        code = self._codes.get(key)
+        if code is None:
+            code = self._codes[key] = int(self._rng.integers(0, 1 << 63)) * 2 + 1
+        return code
+
+    def _prefix(self, sequence: np.ndarray) -> np.ndarray:
+        """H[0] = 0, H[i+1] = H[i] * base + code(step i), all modulo 2**64."""
+        prefix = [0]
+        for step in sequence:
+            prefix.append((prefix[-1] * self._base + self._code(step)) & _MASK)
+        return np.array(prefix, dtype=np.uint64)
+
+    def _hashes(self, prefix: np.ndarray, n: int) -> np.ndarray:
+        if len(prefix) - 1 < n:
+            return np.zeros(0, dtype=np.uint64)
+        power = np.uint64(pow(self._base, n, 1 << 64))
+        with np.errstate(over="ignore"):
+            return prefix[n:] - prefix[:-n] * power
+
+    def _training_grams(self, n: int) -> np.ndarray:
+        if n not in self._grams:
+            found = [self._hashes(p, n) for p in self._prefixes]
+            self._grams[n] = np.unique(np.concatenate(found))
+        return self._grams[n]
+
+    def _found(self, prefix: np.ndarray, n: int) -> np.ndarray:
+        hashes = self._hashes(prefix, n)
+        return np.isin(hashes, self._training_grams(n), assume_unique=False)
+
+    def longest_match(self, sequence: np.ndarray) -> int:
+        """Length in steps of the longest stretch of `sequence` found verbatim in training."""
+        prefix = self._prefix(np.asarray(sequence))
+        low, high = 0, len(prefix) - 1
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self._found(prefix, mid).any():
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    def ngram_share(self, sequence: np.ndarray, n: int) -> float:
+        """Share of the sequence's n-grams (n consecutive steps) that occur in training."""
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        if len(sequence) < n:
+            raise ValueError(f"a piece of {len(sequence)} steps has no {n}-grams")
+        return float(self._found(self._prefix(np.asarray(sequence)), n).mean())
+
+    def score(
+        self, sequence: np.ndarray, steps_per_beat: float, ngram_steps: int
+    ) -> MemorisationScore:
+        longest = self.longest_match(sequence)
+        return MemorisationScore(
+            longest_steps=longest,
+            longest_beats=longest / steps_per_beat,
+            ngram_steps=ngram_steps,
+            ngram_share=self.ngram_share(sequence, ngram_steps),
+        )

@@ -1,0 +1,141 @@
+"""Training runs and generation batches: what was trained, how, and what it made.
+
+A GenerationBatch writes its pieces as ordinary Piece rows in a corpus of its own (source
+"generated"), so the stimulus pipeline treats them exactly like human pieces; GeneratedPiece
+keeps, per sample, every parameter that made it and its memorisation score.
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+
+from generation.models.corpus import Corpus, Piece
+from generation.networks import MODEL_KINDS
+from generation.sampling import SAMPLING_MODES, SEED_STRATEGIES
+from generation.training import BEST, LAST
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", "pending"
+    RUNNING = "running", "running"
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed"
+
+
+class TrainingRun(models.Model):
+    """One network trained on one corpus; checkpoints live under MEDIA_ROOT/checkpoints/run-<id>."""
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.PROTECT, related_name="training_runs")
+    model_kind = models.CharField(max_length=20, choices=[(k, k) for k in MODEL_KINDS])
+    config = models.JSONField(help_text="the TrainConfig, seed defaults filled in")
+    encoding = models.JSONField(
+        default=dict, help_text="what generation needs: representation, grid, input dim, vocabulary"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress = models.FloatField(default=0.0, help_text="share of epochs done, 0..1")
+    message = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    history = models.JSONField(default=list, help_text="per-epoch train and valid metrics")
+    data_summary = models.JSONField(default=dict)
+    test_metrics = models.JSONField(default=dict, help_text="best checkpoint on the test split")
+    best_epoch = models.PositiveIntegerField(null=True, blank=True)
+    best_valid_loss = models.FloatField(null=True, blank=True)
+    stopped_early = models.BooleanField(default=False)
+    device = models.CharField(max_length=40, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"run {self.pk}: {self.model_kind} on {self.corpus.slug} ({self.status})"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return Path(settings.MEDIA_ROOT) / "checkpoints" / f"run-{self.pk}"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.checkpoint_dir / BEST
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoint_dir / LAST
+
+
+class GenerationBatch(models.Model):
+    """A batch of pieces sampled together from one run's best checkpoint."""
+
+    run = models.ForeignKey(TrainingRun, on_delete=models.PROTECT, related_name="batches")
+    corpus = models.OneToOneField(
+        Corpus,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="generation_batch",
+        help_text="the corpus holding this batch's pieces",
+    )
+    n_pieces = models.PositiveIntegerField()
+    bars = models.PositiveIntegerField()
+    beats_per_bar = models.PositiveIntegerField(default=4)
+    seed_strategy = models.CharField(max_length=10, choices=[(s, s) for s in SEED_STRATEGIES])
+    sampling_mode = models.CharField(max_length=12, choices=[(m, m) for m in SAMPLING_MODES])
+    temperature = models.FloatField(default=1.0)
+    threshold = models.FloatField(default=0.5)
+    random_seed = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress = models.FloatField(default=0.0)
+    message = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    settings = models.JSONField(default=dict, help_text="derived settings: steps, window, epoch")
+    device = models.CharField(max_length=40, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} of run {self.run_id} ({self.status})"
+
+    def study_pieces(self, max_verbatim_beats: float):
+        """Pieces fit for a study: sounding, and copying no more than max_verbatim_beats."""
+        return Piece.objects.filter(
+            generations__batch=self,
+            generations__longest_verbatim_beats__lte=max_verbatim_beats,
+        ).distinct()
+
+
+class GeneratedPiece(models.Model):
+    """One sample of a batch. `piece` is null for a silent sample (nothing to listen to); two
+    identical samples share one Piece, so a study never counts the same music twice."""
+
+    batch = models.ForeignKey(GenerationBatch, on_delete=models.CASCADE, related_name="samples")
+    index = models.PositiveIntegerField()
+    piece = models.ForeignKey(
+        Piece, on_delete=models.SET_NULL, null=True, blank=True, related_name="generations"
+    )
+    primer = models.ForeignKey(
+        Piece, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    n_notes = models.PositiveIntegerField()
+    longest_verbatim_steps = models.PositiveIntegerField()
+    longest_verbatim_beats = models.FloatField()
+    ngram_steps = models.PositiveIntegerField()
+    ngram_share = models.FloatField(help_text="share of n-grams found in the training split")
+    parameters = models.JSONField(help_text="every parameter that made this sample")
+
+    class Meta:
+        ordering = ["batch", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "index"], name="unique_sample_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"sample {self.index} of batch {self.batch_id}"

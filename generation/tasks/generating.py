@@ -1,0 +1,250 @@
+"""Generation batches on the gpu queue; `manage.py generate` runs the same code in the foreground.
+
+Wires the pure sampler (generation.sampling) and memorisation index to the database: reads the
+run's best checkpoint, samples the whole batch together, writes each sample as MIDI into the
+batch's own "generated" corpus, and records every parameter and the memorisation score. Sampling
+is seeded, so re-running a batch whose worker died reproduces the same pieces; partial output of
+the earlier attempt is replaced, never duplicated.
+"""
+
+from collections.abc import Callable
+
+import numpy as np
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from generation.encoding.pianoroll import roll_to_midi, unflatten
+from generation.encoding.tokens import Vocabulary, tokens_to_midi
+from generation.memorisation import TrainingIndex
+from generation.midi_files import content_hash, count_pitched_notes, midi_bytes
+from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
+from generation.models.runs import Status
+from generation.sampling import SamplingConfig, default_mode, sample, seed_windows
+from generation.tasks.training import as_indices, encode_split
+from generation.training import LoadedModel, load_checkpoint, resolve_device
+from worker.progress import ProgressReporter
+
+
+def is_categorical(run: TrainingRun) -> bool:
+    return run.model_kind == "token_lstm" or run.config.get("loss") == "ce"
+
+
+def create_generation_batch(
+    run: TrainingRun,
+    n_pieces: int,
+    bars: int,
+    seed_strategy: str = "zeros",
+    sampling_mode: str | None = None,
+    temperature: float = 1.0,
+    threshold: float = 0.5,
+    random_seed: int = 0,
+    beats_per_bar: int = 4,
+) -> GenerationBatch:
+    """A pending batch; every setting is checked here so a bad request changes nothing."""
+    if not run.best_checkpoint.exists():
+        raise ValueError(f"run {run.pk} has no checkpoint yet; train it first")
+    if n_pieces < 1 or bars < 1 or beats_per_bar < 1:
+        raise ValueError("the number of pieces, bars and beats per bar must be at least 1")
+    mode = sampling_mode or default_mode(is_categorical(run))
+    SamplingConfig(mode, temperature, threshold).check(is_categorical(run))
+    if seed_strategy not in ("zeros", "random", "primer"):
+        raise ValueError("seed strategy must be zeros, random or primer")
+    return GenerationBatch.objects.create(
+        run=run,
+        n_pieces=n_pieces,
+        bars=bars,
+        beats_per_bar=beats_per_bar,
+        seed_strategy=seed_strategy,
+        sampling_mode=mode,
+        temperature=temperature,
+        threshold=threshold,
+        random_seed=random_seed,
+    )
+
+
+def steps_for(batch: GenerationBatch, encoding: dict) -> tuple[int, float]:
+    """(steps to sample, steps per beat) for the batch's length in bars."""
+    if encoding["representation"] == "tokens":
+        per_beat = 1.0 / encoding["step_beats"]
+    else:
+        per_beat = float(encoding["steps_per_beat"])
+    return round(batch.bars * batch.beats_per_bar * per_beat), per_beat
+
+
+def primer_pieces(run: TrainingRun, window: int, n: int, rng: np.random.Generator):
+    """n (piece, sequence) pairs from the test split, long enough to prime a window."""
+    pieces, sequences = encode_split(run.corpus, "test", run.encoding)
+    if run.encoding["representation"] == "tokens":
+        sequences = as_indices(sequences, Vocabulary(run.encoding["vocabulary"]))
+    usable = [(p, s) for p, s in zip(pieces, sequences, strict=True) if len(s) >= window]
+    if not usable:
+        raise ValueError(f"no held-out (test) piece has the {window} steps a primer needs")
+    order = rng.permutation(len(usable))
+    return [usable[order[i % len(usable)]] for i in range(n)]
+
+
+def to_midi(sequence: np.ndarray, encoding: dict):
+    if encoding["representation"] == "tokens":
+        tokens = Vocabulary(encoding["vocabulary"]).decode(sequence.tolist())
+        return tokens_to_midi(tokens, step_beats=encoding["step_beats"])
+    return roll_to_midi(unflatten(sequence), steps_per_beat=encoding["steps_per_beat"])
+
+
+def execute_generation_batch(
+    batch: GenerationBatch, on_step: Callable[[int, int], None] | None = None
+) -> GenerationBatch:
+    """Sample, save and score the batch; failures are recorded on the row."""
+    if batch.status == Status.SUCCEEDED:
+        return batch
+    batch.status, batch.error, batch.message = Status.RUNNING, "", "sampling"
+    batch.started = batch.started or timezone.now()
+    batch.save()
+    try:
+        _generate(batch, on_step)
+    except Exception as exc:
+        batch.status, batch.message = Status.FAILED, "failed"
+        batch.error = f"{type(exc).__name__}: {exc}"
+        batch.save()
+        raise
+    batch.status, batch.progress, batch.finished = Status.SUCCEEDED, 1.0, timezone.now()
+    batch.message = f"{batch.samples.count()} samples"
+    batch.save()
+    return batch
+
+
+def _generate(batch: GenerationBatch, on_step) -> None:
+    run = batch.run
+    device = resolve_device(settings.TORCH_DEVICE)
+    loaded: LoadedModel = load_checkpoint(run.best_checkpoint, device)
+    encoding = loaded.metadata
+    window = loaded.config.window
+    steps, per_beat = steps_for(batch, encoding)
+    rng = np.random.default_rng(batch.random_seed)
+    tokens = encoding["representation"] == "tokens"
+    primers = []
+    if batch.seed_strategy == "primer":
+        primers = primer_pieces(run, window, batch.n_pieces, rng)
+    seeds = seed_windows(
+        batch.seed_strategy,
+        batch.n_pieces,
+        window,
+        rng,
+        feature_dim=None if tokens else loaded.config.input_dim,
+        vocab_size=len(encoding["vocabulary"]) if tokens else None,
+        primers=[s for _, s in primers],
+    )
+    sampling = SamplingConfig(batch.sampling_mode, batch.temperature, batch.threshold)
+    samples = sample(
+        loaded.network,
+        run.model_kind,
+        seeds,
+        steps,
+        sampling,
+        is_categorical(run),
+        seed=batch.random_seed,
+        device=device,
+        on_step=on_step,
+    )
+    batch.device = str(device)
+    batch.settings = {
+        "steps": steps,
+        "steps_per_beat": per_beat,
+        "window": window,
+        "checkpoint_epoch": run.best_epoch,
+        "model": run.model_kind,
+        "encoding": {k: v for k, v in encoding.items() if k != "vocabulary"},
+    }
+    batch.message = "scoring memorisation"
+    batch.save()
+    _, train_seqs = encode_split(run.corpus, "train", encoding)
+    if tokens:
+        train_seqs = as_indices(train_seqs, Vocabulary(encoding["vocabulary"]))
+    index = TrainingIndex(train_seqs)
+    ngram_steps = max(1, round(batch.beats_per_bar * per_beat))
+    _save_samples(batch, samples, primers, index, encoding, ngram_steps, per_beat)
+
+
+@transaction.atomic
+def _save_samples(batch, samples, primers, index, encoding, ngram_steps, per_beat) -> None:
+    batch.samples.all().delete()
+    if batch.corpus is not None:
+        batch.corpus.delete()
+    batch.corpus = Corpus.objects.create(
+        slug=f"generated-run-{batch.run_id}-batch-{batch.pk}",
+        title=f"{batch.run.model_kind} run {batch.run_id}, batch {batch.pk}",
+        source=Corpus.Source.GENERATED,
+    )
+    batch.save()
+    for i, sequence in enumerate(samples):
+        pm = to_midi(sequence, encoding)
+        n_notes = count_pitched_notes(pm)
+        score = index.score(sequence, per_beat, min(ngram_steps, len(sequence)))
+        primer = primers[i][0] if primers else None
+        piece = _piece_for(batch, i, pm) if n_notes else None
+        GeneratedPiece.objects.create(
+            batch=batch,
+            index=i,
+            piece=piece,
+            primer=primer,
+            n_notes=n_notes,
+            longest_verbatim_steps=score.longest_steps,
+            longest_verbatim_beats=score.longest_beats,
+            ngram_steps=score.ngram_steps,
+            ngram_share=score.ngram_share,
+            parameters={
+                "run": batch.run_id,
+                "batch": batch.pk,
+                "index": i,
+                "model": batch.run.model_kind,
+                "checkpoint_epoch": batch.run.best_epoch,
+                "seed_strategy": batch.seed_strategy,
+                "primer_piece": primer.pk if primer else None,
+                "sampling_mode": batch.sampling_mode,
+                "temperature": batch.temperature,
+                "threshold": batch.threshold,
+                "random_seed": batch.random_seed,
+                "bars": batch.bars,
+                "beats_per_bar": batch.beats_per_bar,
+                "steps": len(sequence),
+                "steps_per_beat": per_beat,
+                "window": batch.settings["window"],
+            },
+        )
+
+
+def _piece_for(batch: GenerationBatch, index: int, pm) -> Piece:
+    """The batch corpus's Piece for this music, shared with an identical earlier sample."""
+    digest = content_hash(pm)
+    existing = batch.corpus.pieces.filter(content_hash=digest).first()
+    if existing:
+        return existing
+    piece = Piece(
+        corpus=batch.corpus,
+        name=f"sample {index}",
+        title=f"sample {index}",
+        content_hash=digest,
+        split="test",
+        n_notes=count_pitched_notes(pm),
+        duration_seconds=pm.get_end_time(),
+    )
+    piece.store_midi(midi_bytes(pm))
+    piece.save()
+    return piece
+
+
+@shared_task(bind=True, name="gpu.generate", acks_late=True)
+def generate_batch(self, batch_id: int) -> dict:
+    batch = GenerationBatch.objects.select_related("run", "run__corpus").get(pk=batch_id)
+    reporter: list[ProgressReporter] = []
+
+    def report(done: int, total: int) -> None:
+        if not reporter:
+            reporter.append(ProgressReporter(self, total=total, message="sampling"))
+        reporter[0].set(done)
+
+    batch.task_id = self.request.id or ""
+    batch.save(update_fields=["task_id"])
+    batch = execute_generation_batch(batch, on_step=report)
+    return {"batch": batch.pk, "status": batch.status, "samples": batch.samples.count()}

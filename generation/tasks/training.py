@@ -1,0 +1,170 @@
+"""Training runs on the gpu queue; `manage.py train` runs the same function in the foreground.
+
+This module only wires the pure training loop (generation.training) to the database: it encodes
+a corpus's pieces split by split, records progress and per-epoch metrics on the TrainingRun row,
+and scores the best checkpoint on the held-out test split. Re-running a run resumes it from its
+last checkpoint, so a worker that dies mid-run loses at most one epoch.
+"""
+
+from collections.abc import Callable
+from dataclasses import asdict
+
+import numpy as np
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from generation.datasets import WindowSet, evenly_spaced
+from generation.encoding.pianoroll import DEFAULT_STEPS_PER_BEAT, flatten, midi_to_roll
+from generation.encoding.tokens import DEFAULT_STEP_BEATS, Vocabulary, midi_to_tokens
+from generation.models import Corpus, Piece, TrainingRun
+from generation.models.runs import Status
+from generation.training import (
+    BatchCallback,
+    TrainConfig,
+    TrainingData,
+    evaluate_pieces,
+    evaluate_windows,
+    load_checkpoint,
+    resolve_device,
+    train,
+)
+from worker.progress import ProgressReporter
+
+
+def create_training_run(
+    corpus: Corpus, config: TrainConfig, steps_per_beat: int = DEFAULT_STEPS_PER_BEAT
+) -> TrainingRun:
+    """A pending run; the device "auto" becomes the TORCH_DEVICE setting of the worker."""
+    if steps_per_beat < 1:
+        raise ValueError("steps_per_beat must be at least 1")
+    if not corpus.pieces.filter(split="train").exists():
+        raise ValueError(f"corpus {corpus.slug!r} has no training pieces; import some first")
+    config = config.resolved()
+    if config.model == "token_lstm":
+        encoding = {"representation": "tokens", "step_beats": DEFAULT_STEP_BEATS}
+    else:
+        encoding = {"representation": "roll", "steps_per_beat": steps_per_beat}
+        if config.input_dim != 176:
+            raise ValueError("corpus rolls have 176 features (88 keys x onset/sustain)")
+    return TrainingRun.objects.create(
+        corpus=corpus, model_kind=config.model, config=asdict(config), encoding=encoding
+    )
+
+
+def encode_split(corpus: Corpus, split: str, encoding: dict) -> tuple[list[Piece], list]:
+    """Each piece of a split in the run's representation: roll frames (T, 176) or token strings."""
+    pieces = list(corpus.pieces.filter(split=split).order_by("content_hash"))
+    if encoding["representation"] == "tokens":
+        return pieces, [midi_to_tokens(p.load_midi()) for p in pieces]
+    spb = encoding["steps_per_beat"]
+    return pieces, [flatten(midi_to_roll(p.load_midi(), spb)) for p in pieces]
+
+
+def as_indices(sequences: list[list[str]], vocabulary: Vocabulary) -> list[np.ndarray]:
+    """Token strings to index arrays; tokens the training split never had are dropped."""
+    return [np.array(vocabulary.encode(s, skip_unknown=True), dtype=np.int64) for s in sequences]
+
+
+def load_training_data(run: TrainingRun) -> tuple[TrainingData, dict, dict]:
+    """(data, encoding with the vocabulary filled in, summary of what was used)."""
+    encoding = dict(run.encoding)
+    _, train_seqs = encode_split(run.corpus, "train", encoding)
+    _, valid_seqs = encode_split(run.corpus, "valid", encoding)
+    if not valid_seqs:
+        raise ValueError(f"corpus {run.corpus.slug!r} has no validation pieces")
+    vocab_size = None
+    if encoding["representation"] == "tokens":
+        vocabulary = Vocabulary.from_sequences(train_seqs)
+        encoding["vocabulary"] = vocabulary.tokens
+        train_seqs = as_indices(train_seqs, vocabulary)
+        valid_seqs = as_indices(valid_seqs, vocabulary)
+        vocab_size = len(vocabulary)
+    summary = {
+        "train_pieces": len(train_seqs),
+        "valid_pieces": len(valid_seqs),
+        "train_steps": int(sum(len(s) for s in train_seqs)),
+        "valid_steps": int(sum(len(s) for s in valid_seqs)),
+    }
+    return TrainingData(train_seqs, valid_seqs, vocab_size), encoding, summary
+
+
+def score_test_split(run: TrainingRun, config: TrainConfig, encoding: dict) -> dict:
+    """The best checkpoint on the test split: every frame for rolls, every window for tokens."""
+    _, test_seqs = encode_split(run.corpus, "test", encoding)
+    device = resolve_device(config.device)
+    network = load_checkpoint(run.best_checkpoint, device).network
+    if encoding["representation"] == "roll":
+        pieces = [s for s in test_seqs if len(s)]
+        return evaluate_pieces(network, config, pieces, device) if pieces else {}
+    test_seqs = as_indices(test_seqs, Vocabulary(encoding["vocabulary"]))
+    if not any(len(s) > config.window for s in test_seqs):
+        return {}
+    windows = WindowSet(test_seqs, config.window, 1, config.stride)
+    indices = evenly_spaced(len(windows), config.max_valid_windows)
+    return evaluate_windows(network, config, windows, indices, device)
+
+
+def execute_training_run(
+    run: TrainingRun,
+    on_batch: BatchCallback | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> TrainingRun:
+    """Train (or resume) the run and record everything on its row; failures are recorded too."""
+    if run.status == Status.SUCCEEDED:
+        return run
+    config = TrainConfig.from_dict(run.config)
+    if config.device == "auto":
+        config = TrainConfig.from_dict({**run.config, "device": settings.TORCH_DEVICE})
+    run.status, run.error = Status.RUNNING, ""
+    run.started = run.started or timezone.now()
+    run.message = "encoding the corpus"
+    run.save()
+    try:
+        data, encoding, summary = load_training_data(run)
+        run.encoding, run.data_summary = encoding, summary
+        run.device = str(resolve_device(config.device))
+        run.message = "training"
+        run.save()
+
+        def record_epoch(metrics: dict) -> None:
+            run.history = run.history[: metrics["epoch"] - 1] + [metrics]
+            run.progress = metrics["epoch"] / config.epochs
+            run.message = f"epoch {metrics['epoch']}: valid loss {metrics['valid_loss']:.4f}"
+            run.save(update_fields=["history", "progress", "message"])
+            if on_epoch:
+                on_epoch(metrics)
+
+        result = train(config, data, run.checkpoint_dir, encoding, on_batch, record_epoch)
+        run.history = result.history
+        run.best_epoch, run.best_valid_loss = result.best_epoch, result.best_valid_loss
+        run.stopped_early, run.device = result.stopped_early, result.device
+        run.message = "scoring the test split"
+        run.save()
+        run.test_metrics = score_test_split(run, config, encoding)
+    except Exception as exc:
+        run.status, run.error = Status.FAILED, f"{type(exc).__name__}: {exc}"
+        run.message = "failed"
+        run.save()
+        raise
+    run.status, run.progress, run.finished = Status.SUCCEEDED, 1.0, timezone.now()
+    run.message = f"done: best epoch {run.best_epoch}"
+    run.save()
+    return run
+
+
+@shared_task(bind=True, name="gpu.train", acks_late=True)
+def train_run(self, run_id: int) -> dict:
+    run = TrainingRun.objects.select_related("corpus").get(pk=run_id)
+    reporter: list[ProgressReporter] = []
+    epochs = TrainConfig.from_dict(run.config).epochs
+
+    def report(epoch: int, batch: int, batches: int) -> None:
+        if not reporter:
+            reporter.append(ProgressReporter(self, total=epochs * batches, message="training"))
+        reporter[0].set(epoch * batches + batch, message=f"epoch {epoch + 1}/{epochs}")
+
+    run.task_id = self.request.id or ""
+    run.save(update_fields=["task_id"])
+    run = execute_training_run(run, on_batch=report)
+    return {"run": run.pk, "status": run.status, "best_epoch": run.best_epoch}
