@@ -54,6 +54,7 @@ class Report:
     detection: pd.DataFrame
     participant_d_prime: pd.DataFrame
     ratings: dict[str, RatingComparison]
+    musicality_counts: pd.DataFrame  # sources x ratings 1..5
     training: pd.DataFrame
     items: pd.DataFrame
     metrics: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -82,6 +83,7 @@ class Report:
                 }
                 for unit, cmp in self.ratings.items()
             },
+            "musicality_counts": records(self.musicality_counts),
             "training": records(self.training),
             "items": records(self.items),
             "metrics": {name: records(table) for name, table in self.metrics.items()},
@@ -266,6 +268,7 @@ def build_report(
         detection=pd.DataFrame(),
         participant_d_prime=pd.DataFrame(columns=["source", "d_prime"]),
         ratings={},
+        musicality_counts=pd.DataFrame(),
         training=pd.DataFrame(),
         items=pd.DataFrame(),
         metrics=dict(metrics or {}),
@@ -285,18 +288,28 @@ def build_report(
     report.ratings = {
         unit: compare_ratings(data, tidy.MUSICALITY, unit) for unit in ("judgment", "item")
     }
+    report.musicality_counts = musicality_counts(data)
     report.training = training_table(data, margin, alpha, level)
     report.items = item_table(data, level)
     notes.append(
         f"Intervals are {level:.0%}, with two-way (participant x item) cluster-robust standard "
-        f"errors; 'passes' requires a Holm-corrected TOST within +-{margin:.0%} of the human "
-        f"rate at alpha {alpha}."
+        f"errors; 'passes' requires a Holm-corrected TOST within {margin * 100:g} percentage "
+        f"points of the human rate at alpha {alpha}."
     )
     notes.append(
         "Musicality tests by judgment treat each rating as independent (comparable with Magenta's "
         "studies); the by-excerpt tests do not, and are the safer reading."
     )
     return report
+
+
+def musicality_counts(data: pd.DataFrame) -> pd.DataFrame:
+    """How many times each source got each musicality rating (columns 1..5)."""
+    counts = pd.crosstab(data[tidy.SOURCE].astype(str), data[tidy.MUSICALITY])
+    counts = counts.reindex(columns=range(tidy.SCALE[0], tidy.SCALE[1] + 1), fill_value=0)
+    counts.columns = [str(c) for c in counts.columns]
+    counts.index.name = "source"
+    return counts
 
 
 def _participant_d_primes(data: pd.DataFrame) -> pd.DataFrame:

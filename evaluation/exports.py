@@ -1,0 +1,114 @@
+"""The report and the tidy table as files: CSV, JSON and plain text.
+
+CSV of the tidy answer table lets anyone redo the analysis elsewhere; JSON carries the whole report;
+the text form is what ``manage.py report`` prints. All are built from the one Report object, so they
+agree with the page.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from evaluation import tidy
+from evaluation.summary import Report
+
+TABLES = ("sources", "batches", "detection", "training", "items", "funnel", "exclusions")
+
+
+def tidy_csv(frame: pd.DataFrame) -> str:
+    """The tidy answer table (validated, canonical column order) as CSV text."""
+    return tidy.validate(frame).to_csv(index=False)
+
+
+def report_json(report: Report) -> str:
+    """The whole report as JSON (NaN written as null)."""
+    return json.dumps(report.to_dict(), indent=2, allow_nan=False)
+
+
+def table_csv(report: Report, name: str) -> str:
+    """One table of the report as CSV text; ``name`` is one of TABLES."""
+    if name not in TABLES:
+        raise ValueError(f"unknown table {name!r}; choose one of {', '.join(TABLES)}")
+    table = getattr(report, name)
+    named_index = any(level is not None for level in table.index.names)
+    return table.to_csv(index=named_index)
+
+
+def _fmt(value: float, pattern: str = "{:.3f}") -> str:
+    return "n/a" if value is None or not np.isfinite(value) else pattern.format(value)
+
+
+def _p(value: float) -> str:
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def report_text(report: Report) -> str:
+    """A plain-text summary of the report for a terminal."""
+    lines = [f"Study: {report.study}", ""]
+    totals = report.totals
+    lines.append(
+        f"Analysed {totals['judgments_analysed']} of {totals['judgments']} judgments from "
+        f"{totals['participants_analysed']} participants on {totals['items_analysed']} excerpts."
+    )
+    if not report.funnel.empty:
+        steps = ", ".join(f"{r.step} {r.participants}" for r in report.funnel.itertuples())
+        lines.append(f"Funnel: {steps}.")
+    for reason, row in report.exclusions.iterrows():
+        lines.append(
+            f"Excluded ({reason}): {row['participants']} participants, "
+            f"{row['judgments']} judgments."
+        )
+    lines.append("")
+    if not report.sources.empty:
+        lines.append("Rate judged human per source (95% CI; Holm-adjusted p):")
+        for label, row in report.sources.iterrows():
+            line = (
+                f"  {label:<24} {_fmt(row['rate_human'])} "
+                f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
+                f"  n={row['judgments']} participants={row['participants']} items={row['items']}"
+                f"  p(vs 50%)={_p(row['p_vs_chance_holm'])}"
+            )
+            if label != tidy.HUMAN and np.isfinite(row["diff_vs_baseline"]):
+                line += (
+                    f"  diff vs human={_fmt(row['diff_vs_baseline'], '{:+.3f}')}"
+                    f" p={_p(row['p_vs_baseline_holm'])} TOST p={_p(row['tost_p_holm'])}"
+                )
+            lines.append(line)
+            if label != tidy.HUMAN:
+                lines.append(f"  {'':<24} -> {row['verdict']}")
+    if report.accuracy is not None:
+        acc = report.accuracy
+        lines.append(
+            f"Overall accuracy: {_fmt(acc.estimate)} [{_fmt(acc.ci_low)}, {_fmt(acc.ci_high)}], "
+            f"p(vs 50%)={_p(acc.p_value)}"
+        )
+    if not report.detection.empty:
+        lines.append("")
+        lines.append("Discrimination (mean over participants, 95% CI):")
+        for label, row in report.detection.iterrows():
+            lines.append(
+                f"  {label:<24} d'={_fmt(row['d_prime'])} [{_fmt(row['d_prime_ci_low'])}, "
+                f"{_fmt(row['d_prime_ci_high'])}]  c={_fmt(row['criterion'])}  "
+                f"participants={int(row['participants'])}"
+            )
+    for unit, cmp in report.ratings.items():
+        lines.append(
+            f"Musicality by {unit}: Kruskal-Wallis H={_fmt(cmp.kruskal_h, '{:.2f}')} "
+            f"p={_p(cmp.kruskal_p)}"
+        )
+    if not report.training.empty:
+        lines.append("")
+        lines.append("By musical training (rate judged human):")
+        for row in report.training.itertuples():
+            lines.append(
+                f"  {row.training:<14} {row.group:<24} {_fmt(row.rate_human)} "
+                f"[{_fmt(row.ci_low)}, {_fmt(row.ci_high)}] n={row.judgments}"
+            )
+    lines.append("")
+    lines.extend(report.notes)
+    return "\n".join(lines) + "\n"
