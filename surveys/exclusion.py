@@ -1,0 +1,78 @@
+"""Pre-registered exclusion rules: a plain dict, checked when a study opens and frozen there.
+
+The rules are data so a study can store the exact copy in force, and the decision is a pure
+function of that copy and a participant's facts, so it can be recomputed and tested anywhere.
+"""
+
+from dataclasses import dataclass
+
+DEFAULT_RULES: dict = {
+    "require_completed": True,
+    "headphone_min_correct": 5,
+    "attention_max_failed": 0,
+    "non_musician_max_years": 2,
+    "exclude_musicians": False,
+    "min_median_response_ms": 0,
+}
+
+_BOOLS = ("require_completed", "exclude_musicians")
+_COUNTS = (
+    "headphone_min_correct",
+    "attention_max_failed",
+    "non_musician_max_years",
+    "min_median_response_ms",
+)
+
+
+def validate_rules(rules: dict) -> dict:
+    """Return the rules with every known key present; raise ValueError naming the bad key."""
+    if not isinstance(rules, dict):
+        raise ValueError("the rules must be a JSON object")
+    unknown = sorted(set(rules) - set(DEFAULT_RULES))
+    if unknown:
+        raise ValueError(f"unknown rule(s) {unknown}; known: {sorted(DEFAULT_RULES)}")
+    merged = {**DEFAULT_RULES, **rules}
+    for key in _BOOLS:
+        if not isinstance(merged[key], bool):
+            raise ValueError(f"{key} must be true or false, not {merged[key]!r}")
+    for key in _COUNTS:
+        value = merged[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{key} must be a whole number >= 0, not {value!r}")
+    return merged
+
+
+@dataclass(frozen=True)
+class ParticipantFacts:
+    """What the rules look at; None means the participant never got that far."""
+
+    completed: bool
+    headphone_correct: int | None
+    attention_failed: int | None
+    musical_training_years: float | None
+    median_response_ms: float | None
+
+
+def is_non_musician(rules: dict, musical_training_years: float | None) -> bool | None:
+    if musical_training_years is None:
+        return None
+    return musical_training_years <= validate_rules(rules)["non_musician_max_years"]
+
+
+def exclusion_reason(rules: dict, facts: ParticipantFacts) -> str:
+    """The first rule this participant breaks, in words for the report; "" when kept."""
+    rules = validate_rules(rules)
+    if rules["require_completed"] and not facts.completed:
+        return "did not complete"
+    if facts.headphone_correct is None or facts.headphone_correct < rules["headphone_min_correct"]:
+        return "failed headphone check"
+    if facts.attention_failed is None or facts.attention_failed > rules["attention_max_failed"]:
+        return "failed attention checks"
+    if rules["exclude_musicians"] and not is_non_musician(rules, facts.musical_training_years):
+        return "musician"
+    if rules["min_median_response_ms"] and (
+        facts.median_response_ms is None
+        or facts.median_response_ms < rules["min_median_response_ms"]
+    ):
+        return "answered too fast"
+    return ""

@@ -1,0 +1,223 @@
+"""A study: what participants read, which excerpts it draws from, and the rules fixed when it opens.
+
+The pool is a through table (StudyStimulus) that records, when an excerpt is added, its source kind,
+its source (``"human"`` or the model label) and its generation batch. Trials point at those rows, so
+the statistics can build the tidy answer table without walking back through pieces and runs, and a
+later change to a batch cannot rewrite what a study showed.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from generation.models import GenerationBatch
+from surveys.exclusion import DEFAULT_RULES, validate_rules
+from surveys.models.stimuli import Stimulus
+
+
+def new_completion_code() -> str:
+    return secrets.token_hex(4).upper()
+
+
+def default_rules() -> dict:
+    return dict(DEFAULT_RULES)
+
+
+class Study(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", "draft"
+        OPEN = "open", "open"
+        CLOSED = "closed", "closed"
+
+    slug = models.SlugField(max_length=60, unique=True, help_text="appears in the study link")
+    title = models.CharField(max_length=200, help_text="shown to participants: name no source")
+    instructions = models.TextField(
+        default=(
+            "You will hear short pieces of music. Some were composed by people, some by a "
+            "computer. After each one, tell us which you think it is and how sure you are."
+        )
+    )
+    consent_text = models.TextField()
+    trials_per_participant = models.PositiveSmallIntegerField(
+        default=20, help_text="experimental excerpts per participant; even, half of each kind"
+    )
+    attention_checks = models.PositiveSmallIntegerField(default=2)
+    practice_trial = models.BooleanField(default=True)
+    headphone_trials = models.PositiveSmallIntegerField(default=6)
+    target_participants = models.PositiveIntegerField(default=100)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.DRAFT)
+    stimuli = models.ManyToManyField(
+        Stimulus, through="StudyStimulus", related_name="studies", blank=True
+    )
+    attention_clips = models.ManyToManyField(
+        "surveys.AttentionClip", related_name="studies", blank=True
+    )
+    exclusion_rules = models.JSONField(
+        default=default_rules, help_text="editable while a draft; copied to frozen_rules on open"
+    )
+    frozen_rules = models.JSONField(
+        null=True, blank=True, editable=False, help_text="the rules in force, fixed on opening"
+    )
+    completion_code = models.CharField(max_length=32, default=new_completion_code)
+    completion_url = models.URLField(
+        blank=True,
+        max_length=500,
+        help_text="optional redirect on completion, e.g. "
+        "https://app.prolific.com/submissions/complete?cc={code}",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["-created"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(trials_per_participant__gte=2), name="study_min_two_trials"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def save(self, *args, **kwargs):
+        if self.pk and self.frozen_rules is not None:
+            stored = Study.objects.filter(pk=self.pk).values_list("exclusion_rules", flat=True)
+            if stored and stored[0] != self.exclusion_rules:
+                raise ValidationError("Exclusion rules are fixed once a study has opened.")
+        super().save(*args, **kwargs)
+
+    @property
+    def rules(self) -> dict:
+        """The exclusion rules that apply: frozen once the study has opened."""
+        return self.frozen_rules if self.frozen_rules is not None else self.exclusion_rules
+
+    def completed_count(self) -> int:
+        return self.participants.filter(completed_at__isnull=False).count()
+
+    def is_full(self) -> bool:
+        return self.completed_count() >= self.target_participants
+
+    def accepting(self) -> bool:
+        return self.state == self.State.OPEN and not self.is_full()
+
+    def add_stimuli(self, stimuli, role: str = "pool") -> int:
+        """Add excerpts to the pool, recording their source and batch now; returns how many."""
+        if self.state != self.State.DRAFT:
+            raise ValidationError("The pool of an open or closed study cannot change.")
+        added = 0
+        for stimulus in stimuli:
+            _, created = StudyStimulus.objects.get_or_create(
+                study=self,
+                stimulus=stimulus,
+                defaults={
+                    "role": role,
+                    "source_kind": stimulus.source_kind,
+                    "source": StudyStimulus.source_of(stimulus),
+                    "batch": StudyStimulus.batch_of(stimulus),
+                },
+            )
+            added += created
+        return added
+
+    def problems(self) -> list[str]:
+        """Why this study cannot open yet; an empty list means it can."""
+        found = []
+        pool = self.items.filter(role=StudyStimulus.Role.POOL)
+        n_human = pool.filter(source_kind=Stimulus.SourceKind.HUMAN).count()
+        n_machine = pool.filter(source_kind=Stimulus.SourceKind.MACHINE).count()
+        half = self.trials_per_participant // 2
+        if self.trials_per_participant % 2:
+            found.append("Trials per participant must be even (half human, half machine).")
+        if n_human < half:
+            found.append(f"The pool has {n_human} human excerpts; each participant needs {half}.")
+        if n_machine < half:
+            found.append(
+                f"The pool has {n_machine} machine excerpts; each participant needs {half}."
+            )
+        not_ready = self.items.exclude(stimulus__status=Stimulus.Status.READY).count()
+        if not_ready:
+            found.append(f"{not_ready} excerpt(s) in the pool have no finished audio.")
+        if self.attention_checks and not self.attention_clips.exists():
+            found.append("The study asks for attention checks but has no attention clips.")
+        try:
+            validate_rules(self.exclusion_rules)
+        except ValueError as error:
+            found.append(f"Exclusion rules: {error}")
+        return found
+
+    def open(self) -> None:
+        """Open for participants, freezing the exclusion rules so they are decided in advance."""
+        with transaction.atomic():
+            study = Study.objects.select_for_update().get(pk=self.pk)
+            if study.state == self.State.OPEN:
+                return
+            if study.state == self.State.CLOSED:
+                raise ValidationError("A closed study cannot reopen; copy it instead.")
+            problems = study.problems()
+            if problems:
+                raise ValidationError(problems)
+            study.frozen_rules = dict(study.exclusion_rules)
+            study.state = self.State.OPEN
+            study.opened_at = timezone.now()
+            study.save(update_fields=["frozen_rules", "state", "opened_at"])
+        self.refresh_from_db()
+
+    def close(self) -> None:
+        if self.state == self.State.CLOSED:
+            return
+        self.state = self.State.CLOSED
+        self.closed_at = timezone.now()
+        self.save(update_fields=["state", "closed_at"])
+
+
+class StudyStimulus(models.Model):
+    """One excerpt in a study's pool, with its source as recorded when it was added."""
+
+    class Role(models.TextChoices):
+        POOL = "pool", "experimental pool"
+        PRACTICE = "practice", "practice only"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="items")
+    stimulus = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="study_items")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.POOL)
+    source_kind = models.CharField(max_length=10, choices=Stimulus.SourceKind.choices)
+    source = models.CharField(max_length=80, help_text='"human" or the model label')
+    batch = models.ForeignKey(
+        GenerationBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "study excerpt"
+        ordering = ["study", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "stimulus"], name="unique_study_stimulus")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}: {self.source} #{self.stimulus_id}"
+
+    @property
+    def source_key(self) -> str:
+        """What balancing spreads evenly: the source, and the batch for machine excerpts."""
+        return self.source if self.batch_id is None else f"{self.source}/{self.batch_id}"
+
+    @staticmethod
+    def source_of(stimulus: Stimulus) -> str:
+        if stimulus.source_kind == Stimulus.SourceKind.HUMAN:
+            return "human"
+        return stimulus.source_label
+
+    @staticmethod
+    def batch_of(stimulus: Stimulus) -> GenerationBatch | None:
+        if stimulus.source_kind == Stimulus.SourceKind.HUMAN:
+            return None
+        sample = stimulus.piece.generations.select_related("batch").order_by("batch_id").first()
+        return sample.batch if sample else None
