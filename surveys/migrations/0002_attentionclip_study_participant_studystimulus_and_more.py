@@ -121,7 +121,7 @@ class Migration(migrations.Migration):
             name='Trial',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(help_text='0 is the practice trial when there is one')),
+                ('position', models.PositiveSmallIntegerField(help_text='0 is the practice trial, if any')),
                 ('kind', models.CharField(choices=[('practice', 'practice'), ('experimental', 'experimental'), ('attention', 'attention check')], max_length=12)),
                 ('audio_token', models.CharField(default=surveys.models.stimuli.new_token, editable=False, max_length=64, unique=True)),
                 ('first_shown_at', models.DateTimeField(blank=True, null=True)),
