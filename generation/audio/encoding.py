@@ -1,0 +1,65 @@
+"""Encoding for browsers: MP3 (every browser) and Ogg/Opus (a second <source>), with no metadata.
+
+Both are constant bit rate, so a file's size depends on its duration alone: equal durations give
+byte-for-byte equal sizes, and a Content-Length cannot hint at the music or its source. No tags
+are written (no ID3, no Xing/LAME header, no Vorbis comments, no encoder string), and the Ogg
+stream is written bit-exact so its serial number carries nothing either.
+"""
+
+import io
+from dataclasses import dataclass
+
+import av
+import lameenc
+import numpy as np
+
+OPUS_RATE = 48000  # Opus only codes 8, 12, 16, 24 and 48 kHz; 48 kHz keeps the full band
+
+
+@dataclass(frozen=True)
+class EncodingSpec:
+    """Bit rates (kbit/s) and encoder effort. LAME quality 7 and Opus complexity 5 cost a third
+    of the top settings and are transparent enough for a piano at these rates."""
+
+    mp3_kbps: int = 128
+    mp3_quality: int = 7
+    opus_kbps: int = 96
+    opus_complexity: int = 5
+
+
+def to_pcm16(audio: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
+
+
+def encode_mp3(audio: np.ndarray, sample_rate: int, spec: EncodingSpec) -> bytes:
+    """Bare MPEG-1 Layer III frames of mono audio."""
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(spec.mp3_kbps)
+    encoder.set_in_sample_rate(sample_rate)
+    encoder.set_channels(1)
+    encoder.set_quality(spec.mp3_quality)
+    return bytes(encoder.encode(to_pcm16(audio).tobytes()) + encoder.flush())
+
+
+def encode_opus(audio: np.ndarray, sample_rate: int, spec: EncodingSpec) -> bytes:
+    """Mono Opus in Ogg, hard constant bit rate."""
+    if sample_rate != OPUS_RATE:
+        raise ValueError(f"Opus stimuli need {OPUS_RATE} Hz audio, got {sample_rate} Hz")
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="ogg", options={"fflags": "+bitexact"}) as container:
+        stream = container.add_stream(
+            "libopus",
+            rate=sample_rate,
+            layout="mono",
+            options={"vbr": "off", "compression_level": str(spec.opus_complexity)},
+        )
+        stream.bit_rate = spec.opus_kbps * 1000
+        stream.codec_context.flags |= av.codec.context.Flags.bitexact
+        frame = av.AudioFrame.from_ndarray(to_pcm16(audio)[None, :], format="s16", layout="mono")
+        frame.sample_rate = sample_rate
+        frame.pts = 0
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return buffer.getvalue()
