@@ -50,8 +50,9 @@ def finish(
 ) -> tuple[np.ndarray, FinishFacts]:
     """Mono audio of exactly n_samples, faded, at the target loudness, under the peak ceiling.
 
-    Loudness and true peak scale exactly with gain, so the common case (no peak over the
-    ceiling) needs one loudness and one true-peak measurement; only limiting asks for more.
+    Gain is found by measuring and correcting (the BS.1770 absolute gate makes loudness not
+    quite linear in gain on quiet tails). True peak does scale with gain, so it is measured once
+    unless the limiter has to act, which is the only case needing repeated work.
     """
     out = np.zeros(n_samples, dtype=np.float32)
     out[: min(n_samples, len(audio))] = audio[:n_samples]
@@ -60,20 +61,19 @@ def finish(
     original = _loudness(meter, out)
     ceiling = 10 ** (spec.ceiling_dbtp / 20)
     gain_db = spec.target_lufs - original
-    gain = 10 ** (gain_db / 20)
-    peak = _true_peak(out) * gain
-    if peak <= ceiling:
-        facts = FinishFacts(spec.target_lufs, _db(peak), gain_db, 0.0)
-        return (out * gain).astype(np.float32), facts
+    unit_peak = _true_peak(out)
+    limited, limiting = out, False
     for _ in range(_MAX_PASSES):
-        limited = _limit(out * 10 ** (gain_db / 20), ceiling, sample_rate)
+        gain = 10 ** (gain_db / 20)
+        limiting = limiting or unit_peak * gain > ceiling
+        limited = _limit(out * gain, ceiling, sample_rate) if limiting else out * gain
         loudness = _loudness(meter, limited)
         if abs(loudness - spec.target_lufs) <= _LOUDNESS_TOLERANCE_LU:
             break
         gain_db += spec.target_lufs - loudness
     facts = FinishFacts(
         loudness_lufs=loudness,
-        true_peak_dbtp=_db(_true_peak(limited)),
+        true_peak_dbtp=_db(_true_peak(limited) if limiting else unit_peak * gain),
         gain_db=gain_db,
         limiter_reduction_db=max(gain_db - (loudness - original), 0.0),
     )
