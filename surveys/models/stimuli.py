@@ -34,6 +34,12 @@ class Stimulus(models.Model):
         max_length=80, help_text='"human", or the model label such as "seq2seq"'
     )
     params = models.JSONField(default=dict, help_text="every setting that made this excerpt")
+    spec_hash = models.CharField(
+        max_length=64, blank=True, help_text="fingerprint of params: one per piece and spec"
+    )
+    facts = models.JSONField(
+        default=dict, help_text="what rendering measured: start bar, samples, loudness, true peak"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True)
     audio_mp3 = models.FileField(upload_to="stimuli/", blank=True)
@@ -47,6 +53,13 @@ class Stimulus(models.Model):
         verbose_name_plural = "stimuli"
         ordering = ["-created"]
         indexes = [models.Index(fields=["source_kind", "status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["piece", "spec_hash"],
+                condition=~models.Q(spec_hash=""),
+                name="unique_stimulus_per_piece_and_spec",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.source_label} excerpt of {self.piece}"
