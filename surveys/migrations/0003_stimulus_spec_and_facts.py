@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='stimulus',
             name='spec_hash',
-            field=models.CharField(blank=True, help_text='fingerprint of params: one stimulus per piece and spec', max_length=64),
+            field=models.CharField(blank=True, help_text='fingerprint of params: one per piece and spec', max_length=64),
         ),
         migrations.AddConstraint(
             model_name='stimulus',
