@@ -1,0 +1,164 @@
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from evaluation import tidy
+from evaluation.rates import difference, group_rates, overall_accuracy, rate_estimate, rate_table
+from evaluation.simulate import StudyDesign, simulate_study
+
+
+def crossed_data(seed: int, participants=30, items=24, per_participant=12, groups=3):
+    rng = np.random.default_rng(seed)
+    rows = [
+        (p, i, i % groups)
+        for p in range(participants)
+        for i in rng.choice(items, per_participant, replace=False)
+    ]
+    data = pd.DataFrame(rows, columns=["p", "i", "g"])
+    bias = rng.normal(0, 0.8, participants)[data.p] + rng.normal(0, 0.6, items)[data.i]
+    data["y"] = (rng.random(len(data)) < stats.norm.cdf(-0.3 + 0.4 * data.g + bias)).astype(float)
+    return data
+
+
+def statsmodels_two_way(data):
+    """Reference: OLS on group dummies with statsmodels' two-way cluster-robust covariance."""
+    dummies = pd.get_dummies(data.g).astype(float).to_numpy()
+    groups = np.column_stack([data.p.to_numpy(), data.i.to_numpy()])
+    return sm.OLS(data.y.to_numpy(), dummies).fit(cov_type="cluster", cov_kwds={"groups": groups})
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_covariance_matches_statsmodels_two_way_cluster(seed):
+    data = crossed_data(seed)
+    ours = group_rates(data.y, data.g, data.p, data.i)
+    ref = statsmodels_two_way(data)
+    np.testing.assert_allclose(ours.estimate, ref.params, rtol=1e-12)
+    np.testing.assert_allclose(ours.cov, ref.cov_params(), rtol=1e-9, atol=1e-15)
+
+
+def test_difference_standard_error_matches_statsmodels_contrast():
+    data = crossed_data(4)
+    rates = group_rates(data.y, data.g.map({0: "human", 1: "a", 2: "b"}), data.p, data.i)
+    ref = statsmodels_two_way(data).t_test(np.array([[-1.0, 1.0, 0.0]]))
+    diff = difference(rates, "a", "human")
+    assert diff.estimate == pytest.approx(float(np.squeeze(ref.effect)))
+    assert diff.se == pytest.approx(float(np.squeeze(ref.sd)), rel=1e-9)
+
+
+def test_one_judgment_per_item_reduces_to_participant_clustering():
+    data = crossed_data(5)
+    data["i"] = np.arange(len(data))  # every judgment its own excerpt
+    ours = group_rates(data.y, np.zeros(len(data)), data.p, data.i)
+    ref = sm.OLS(data.y.to_numpy(), np.ones(len(data))).fit(
+        cov_type="cluster", cov_kwds={"groups": data.p.to_numpy()}
+    )
+    assert np.sqrt(ours.cov[0, 0]) == pytest.approx(ref.bse[0], rel=1e-9)
+
+
+def test_pooled_binomial_interval_is_too_narrow_for_clustered_answers():
+    data = crossed_data(6, participants=40, per_participant=20)
+    rates = group_rates(data.y, np.zeros(len(data)), data.p, data.i)
+    p = rates.estimate[0]
+    assert np.sqrt(rates.cov[0, 0]) > 1.3 * np.sqrt(p * (1 - p) / len(data))
+
+
+def test_all_answers_alike_get_a_wilson_interval_not_a_point():
+    data = crossed_data(7)
+    data["y"] = 1.0
+    rates = group_rates(data.y, data.g, data.p, data.i)
+    est = rate_estimate(rates, rates.labels[0])
+    assert est.estimate == 1.0
+    assert est.ci_high == 1.0
+    assert 0.5 < est.ci_low < 1.0
+
+
+@st.composite
+def small_tables(draw):
+    n = draw(st.integers(4, 60))
+    participants = draw(st.lists(st.integers(0, 7), min_size=n, max_size=n))
+    items = draw(st.lists(st.integers(0, 9), min_size=n, max_size=n))
+    answers = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    return pd.DataFrame({"p": participants, "i": items, "y": answers}).drop_duplicates(["p", "i"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_tables(), st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_interval_is_ordered_and_inside_unit_interval(data, level):
+    rates = group_rates(data.y, np.zeros(len(data)), data.p, data.i)
+    est = rate_estimate(rates, rates.labels[0], level=level)
+    assert not np.any(np.diag(rates.cov) < -1e-15)  # NaN allowed: a single judgment
+    if np.isfinite(est.ci_low):
+        assert 0.0 <= est.ci_low <= est.estimate + 1e-12
+        assert est.estimate - 1e-12 <= est.ci_high <= 1.0
+    if est.df < 1:
+        assert np.isnan(est.ci_low) and np.isnan(est.p_value)
+
+
+@settings(max_examples=40, deadline=None)
+@given(small_tables(), st.randoms(use_true_random=False))
+def test_estimate_ignores_row_order_and_labels(data, random):
+    order = list(range(len(data)))
+    random.shuffle(order)
+    shuffled = data.iloc[order]
+    relabelled_p = shuffled.p.map(lambda p: f"participant-{p * 7 + 3}")
+    relabelled_i = shuffled.i.map(lambda i: f"stimulus-{i}x")
+    a = group_rates(data.y, np.zeros(len(data)), data.p, data.i)
+    b = group_rates(shuffled.y, np.zeros(len(data)), relabelled_p, relabelled_i)
+    assert a.estimate[0] == pytest.approx(b.estimate[0])
+    assert a.cov[0, 0] == pytest.approx(b.cov[0, 0], rel=1e-9, abs=1e-15, nan_ok=True)
+
+
+def test_interval_covers_the_truth_in_a_crossed_design():
+    """Coverage of the 95% interval over simulated studies with participant and item effects."""
+    design = StudyDesign(
+        model_d_primes={"model": 0.8},
+        participants=40,
+        trials_per_source=10,
+        items_per_source=20,
+        threshold_sd=0.6,
+        item_sd=0.5,
+    )
+    truth = design.true_rate_human(0.8)
+    covered = naive_covered = 0
+    reps = 150
+    for seed in range(reps):
+        frame, _ = simulate_study(design, seed=seed)
+        model = frame[frame[tidy.SOURCE] == "model"]
+        rates = group_rates(
+            model[tidy.JUDGED_HUMAN], model[tidy.SOURCE], model.participant, model.item
+        )
+        est = rate_estimate(rates, "model")
+        covered += est.ci_low <= truth <= est.ci_high
+        p, n = est.estimate, len(model)
+        half = 1.96 * np.sqrt(p * (1 - p) / n)
+        naive_covered += p - half <= truth <= p + half
+    assert covered / reps >= 0.88
+    assert naive_covered / reps < covered / reps - 0.1
+
+
+def test_rate_table_columns_and_baseline(small_study):
+    frame = tidy.analysed(tidy.validate(small_study[0]))
+    table = rate_table(frame)
+    assert set(table.index) == {"human", "seq2seq", "lstm"}
+    assert np.isnan(table.loc["human", "diff_vs_baseline"])
+    assert table.loc["lstm", "diff_vs_baseline"] == pytest.approx(
+        table.loc["lstm", "rate_human"] - table.loc["human", "rate_human"]
+    )
+    assert table["judgments"].sum() == len(frame)
+    assert (table["items"] == 16).all()
+
+
+def test_overall_accuracy_is_share_correct(small_study):
+    frame = tidy.analysed(tidy.validate(small_study[0]))
+    acc = overall_accuracy(frame)
+    assert acc.estimate == pytest.approx(frame[tidy.CORRECT].mean())
+    assert acc.ci_low < acc.estimate < acc.ci_high
+
+
+def test_no_judgments_is_an_error():
+    with pytest.raises(ValueError, match="no judgments"):
+        group_rates(np.array([]), np.array([]), np.array([]), np.array([]))
