@@ -134,6 +134,12 @@ CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 6 * 3600)
 
+# Participant surveys: anonymous posts allowed per window, per address and per participant.
+SURVEY_RATE_WINDOW_SECONDS = env_int("SURVEY_RATE_WINDOW_SECONDS", 60)
+SURVEY_RATE_PER_IP = env_int("SURVEY_RATE_PER_IP", 600)
+SURVEY_RATE_PER_PARTICIPANT = env_int("SURVEY_RATE_PER_PARTICIPANT", 60)
+SURVEY_COOKIE_DAYS = env_int("SURVEY_COOKIE_DAYS", 14)
+
 # Music and learning.
 SHARED_DIR = Path(env_str("SHARED_DIR", str(BASE_DIR.parent / "shared")))
 SOUNDFONT = Path(env_str("SOUNDFONT", "/usr/share/sounds/sf2/FluidR3_GM.sf2"))

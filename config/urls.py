@@ -16,6 +16,8 @@ urlpatterns = [
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("dashboard/studies/", include("surveys.dashboard_urls")),
+    path("", include("surveys.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,7 +1,9 @@
 """Attention-check clips: a spoken instruction finished like every excerpt and served alike."""
 
+from django.core.files.base import ContentFile
 from django.db import models
 
+from surveys.attention import INSTRUCTIONS, attention_audio
 from surveys.models.stimuli import new_token
 
 
@@ -19,3 +21,20 @@ class AttentionClip(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+def make_attention_clips(spec) -> list[AttentionClip]:
+    """One clip per standard instruction, at the length and loudness of excerpts made with spec."""
+    clips = []
+    for text, expected in INSTRUCTIONS:
+        audio = attention_audio(text, spec)
+        clip = AttentionClip(
+            text=text,
+            expected_judged_human=expected,
+            duration_seconds=audio.duration_seconds,
+            loudness_lufs=audio.loudness_lufs,
+        )
+        clip.audio_mp3.save(f"{new_token()}.mp3", ContentFile(audio.mp3), save=False)
+        clip.save()
+        clips.append(clip)
+    return clips

@@ -96,8 +96,10 @@ class Study(models.Model):
 
     @property
     def rules(self) -> dict:
-        """The exclusion rules that apply: frozen once the study has opened."""
-        return self.frozen_rules if self.frozen_rules is not None else self.exclusion_rules
+        """The exclusion rules that apply (frozen once the study has opened), defaults filled in."""
+        return validate_rules(
+            self.frozen_rules if self.frozen_rules is not None else self.exclusion_rules
+        )
 
     def completed_count(self) -> int:
         return self.participants.filter(completed_at__isnull=False).count()

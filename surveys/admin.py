@@ -1,0 +1,103 @@
+"""Admin lists for studies, participants, trials and answers: the columns a researcher checks."""
+
+from django.contrib import admin
+
+from surveys.models import (
+    Answer,
+    AttentionClip,
+    HeadphoneTrial,
+    Participant,
+    Study,
+    StudyStimulus,
+    Trial,
+)
+
+
+class StudyStimulusInline(admin.TabularInline):
+    model = StudyStimulus
+    extra = 0
+    raw_id_fields = ["stimulus", "batch"]
+    fields = ["stimulus", "role", "source_kind", "source", "batch"]
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = [
+        "slug",
+        "title",
+        "state",
+        "trials_per_participant",
+        "target_participants",
+        "opened_at",
+    ]
+    list_filter = ["state"]
+    search_fields = ["slug", "title"]
+    readonly_fields = ["frozen_rules", "opened_at", "closed_at", "created"]
+    filter_horizontal = ["attention_clips"]
+    inlines = [StudyStimulusInline]
+
+
+@admin.register(Participant)
+class ParticipantAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "study",
+        "prolific_pid",
+        "started_at",
+        "consented_at",
+        "headphone_passed",
+        "attention_passed",
+        "non_musician",
+        "completed_at",
+        "excluded",
+        "exclusion_reason",
+    ]
+    list_filter = ["study", "headphone_passed", "attention_passed", "non_musician", "excluded"]
+    search_fields = ["prolific_pid", "token"]
+    readonly_fields = ["token", "seed", "started_at"]
+
+
+@admin.register(Trial)
+class TrialAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "participant",
+        "position",
+        "kind",
+        "item",
+        "attention_clip",
+        "first_shown_at",
+    ]
+    list_filter = ["kind", "participant__study"]
+    raw_id_fields = ["participant", "item", "attention_clip"]
+
+
+@admin.register(Answer)
+class AnswerAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "participant",
+        "trial",
+        "judged_human",
+        "correct",
+        "confidence",
+        "musicality",
+        "response_ms",
+        "listening_ms",
+        "plays",
+        "created",
+    ]
+    list_filter = ["trial__kind", "judged_human", "correct", "participant__study"]
+    raw_id_fields = ["participant", "trial"]
+
+
+@admin.register(HeadphoneTrial)
+class HeadphoneTrialAdmin(admin.ModelAdmin):
+    list_display = ["id", "participant", "position", "quiet_position", "response", "correct"]
+    list_filter = ["correct"]
+    raw_id_fields = ["participant"]
+
+
+@admin.register(AttentionClip)
+class AttentionClipAdmin(admin.ModelAdmin):
+    list_display = ["id", "text", "expected_judged_human", "duration_seconds", "loudness_lufs"]

@@ -1,0 +1,45 @@
+"""Rate limits on anonymous posts, counted in the Django cache (Redis) so every web process shares
+them. Generous enough for a lab where many people share one address; a participant's own posts
+are limited separately so one script cannot flood the answers."""
+
+import functools
+
+from django.conf import settings
+from django.core.cache import cache
+from django.shortcuts import render
+
+
+def _client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def _over(key: str, limit: int, window: int) -> bool:
+    if cache.add(key, 1, timeout=window):
+        return False
+    try:
+        return cache.incr(key) > limit
+    except ValueError:  # the key expired between add and incr
+        cache.add(key, 1, timeout=window)
+        return False
+
+
+def limit_posts(view):
+    """Answer 429 with a polite page when an address or a participant posts too often."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method == "POST":
+            window = settings.SURVEY_RATE_WINDOW_SECONDS
+            ip_key = f"survey-rate:ip:{_client_ip(request)}"
+            over = _over(ip_key, settings.SURVEY_RATE_PER_IP, window)
+            participant = request.COOKIES.get(f"p_{kwargs.get('slug', '')}", "")
+            if participant:
+                limit = settings.SURVEY_RATE_PER_PARTICIPANT
+                over |= _over(f"survey-rate:p:{participant}", limit, window)
+            if over:
+                response = render(request, "surveys/too_fast.html", status=429)
+                response["Retry-After"] = str(window)
+                return response
+        return view(request, *args, **kwargs)
+
+    return wrapped
