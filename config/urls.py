@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("dashboard/studies/", include("surveys.dashboard_urls")),
     path("", include("surveys.urls")),
+    path("dashboard/", include("generation.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,0 +1,32 @@
+"""The researcher dashboard, mounted at /dashboard/ (studies live under /dashboard/studies/)."""
+
+from django.urls import path
+
+from generation.views import batches, corpora, home, pieces, progress, runs
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("corpora/", corpora.corpus_list, name="corpora"),
+    path("corpora/import/", corpora.import_bundled, name="corpus-import"),
+    path("corpora/upload/", corpora.import_upload, name="corpus-upload"),
+    path("corpora/<slug:slug>/", corpora.corpus_detail, name="corpus"),
+    path("pieces/<int:pk>/", pieces.piece_detail, name="piece"),
+    path("pieces/<int:pk>/midi/", pieces.piece_midi, name="piece-midi"),
+    path("pieces/<int:pk>/audio/", pieces.piece_audio, name="piece-audio"),
+    path("runs/", runs.run_list, name="runs"),
+    path("runs/new/", runs.run_new, name="run-new"),
+    path("runs/<int:pk>/", runs.run_detail, name="run"),
+    path("runs/<int:pk>/stop/", runs.run_stop, name="run-stop"),
+    path("runs/<int:pk>/resume/", runs.run_resume, name="run-resume"),
+    path("batches/", batches.batch_list, name="batches"),
+    path("batches/new/", batches.batch_new, name="batch-new"),
+    path("batches/<int:pk>/", batches.batch_detail, name="batch"),
+    path("tasks/<str:task_id>/", corpora.task_detail, name="task"),
+    path("progress/run/<int:pk>/", progress.row_progress, {"kind": "run"}, name="run-progress"),
+    path(
+        "progress/batch/<int:pk>/", progress.row_progress, {"kind": "batch"}, name="batch-progress"
+    ),
+    path("progress/task/<str:task_id>/", progress.task_progress, name="task-progress"),
+]

@@ -1,0 +1,84 @@
+"""Generation batches: list, launch from a finished run's best checkpoint (gpu queue), samples."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from generation.forms import GenerationBatchForm
+from generation.models import GenerationBatch, TrainingRun
+from generation.tasks.generating import create_generation_batch, generate_batch
+from generation.views.jobs import describe_row
+
+# A sample copying two 4/4 bars or more of the training split verbatim is flagged: it would
+# test the model's memory, not its composition.
+MEMORISED_BEATS = 8.0
+MEMORISED_NGRAM_SHARE = 0.5
+
+
+def enqueue(batch: GenerationBatch) -> None:
+    result = generate_batch.delay(batch.pk)
+    GenerationBatch.objects.filter(pk=batch.pk).update(task_id=result.id)
+
+
+@login_required
+def batch_list(request: HttpRequest) -> HttpResponse:
+    batches = GenerationBatch.objects.select_related("run", "run__corpus", "corpus")
+    rows = [(batch, describe_row(batch)) for batch in batches]
+    return render(request, "generation/batches.html", {"rows": rows})
+
+
+@login_required
+def batch_new(request: HttpRequest) -> HttpResponse:
+    initial = {}
+    if run_id := request.GET.get("run"):
+        initial["run"] = TrainingRun.objects.filter(pk=run_id).first()
+    form = GenerationBatchForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            batch = create_generation_batch(
+                data["run"],
+                n_pieces=data["n_pieces"],
+                bars=data["bars"],
+                seed_strategy=data["seed_strategy"],
+                sampling_mode=data["sampling_mode"] or None,
+                temperature=data["temperature"],
+                threshold=data["threshold"],
+                random_seed=data["random_seed"],
+                beats_per_bar=data["beats_per_bar"],
+            )
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+        else:
+            enqueue(batch)
+            messages.success(request, f"Generation batch {batch.pk} queued on the gpu queue.")
+            return redirect("dashboard:batch", pk=batch.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "generation/batch_new.html", {"form": form}, status=status)
+
+
+def memorised(sample) -> bool:
+    return (
+        sample.longest_verbatim_beats >= MEMORISED_BEATS
+        or sample.ngram_share >= MEMORISED_NGRAM_SHARE
+    )
+
+
+@login_required
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(
+        GenerationBatch.objects.select_related("run", "run__corpus", "corpus"), pk=pk
+    )
+    samples = [(s, memorised(s)) for s in batch.samples.select_related("piece", "primer")]
+    context = {
+        "batch": batch,
+        "job": describe_row(batch),
+        "samples": samples,
+        "n_flagged": sum(flag for _, flag in samples),
+        "memorised_beats": MEMORISED_BEATS,
+        "memorised_share": MEMORISED_NGRAM_SHARE,
+        "progress_url": reverse("dashboard:batch-progress", args=[batch.pk]),
+    }
+    return render(request, "generation/batch_detail.html", context)

@@ -1,0 +1,38 @@
+"""Dashboard home: are the queues served, and what ran lately."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from generation.models import Corpus, GenerationBatch, TrainingRun
+from generation.views.jobs import describe_row, describe_task, recent_tasks
+from surveys.models import Stimulus
+from worker.status import broker_status
+
+STATUS_CACHE_SECONDS = 5
+
+
+def _broker_status():
+    """Asking every worker takes up to a second: share one answer between page loads."""
+    status = cache.get("dashboard:broker-status")
+    if status is None:
+        status = broker_status()
+        cache.set("dashboard:broker-status", status, STATUS_CACHE_SECONDS)
+    return status
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    runs = list(TrainingRun.objects.select_related("corpus")[:5])
+    batches = list(GenerationBatch.objects.select_related("run")[:5])
+    tasks = recent_tasks()[:8]
+    context = {
+        "broker": _broker_status(),
+        "runs": [(run, describe_row(run)) for run in runs],
+        "batches": [(batch, describe_row(batch)) for batch in batches],
+        "tasks": [(task, describe_task(task["id"])) for task in tasks],
+        "n_corpora": Corpus.objects.count(),
+        "n_stimuli": Stimulus.objects.filter(status=Stimulus.Status.READY).count(),
+    }
+    return render(request, "generation/home.html", context)

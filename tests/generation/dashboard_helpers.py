@@ -1,0 +1,78 @@
+"""Shared set-up for the dashboard tests: a researcher, a small corpus, Celery run in-process."""
+
+import numpy as np
+import pytest
+
+from generation.midi_files import content_hash, count_pitched_notes, midi_bytes, read_midi
+from generation.models import Corpus, Piece
+from tests.conftest import make_midi
+from worker.celery_app import app
+
+TINY_RUN = {
+    "model": "roll_lstm",
+    "epochs": "2",
+    "batch_size": "8",
+    "learning_rate": "0.01",
+    "hidden_size": "8",
+    "dense_size": "8",
+    "embedding_dim": "0",
+    "window": "8",
+    "stride": "4",
+    "max_windows": "16",
+    "max_valid_windows": "8",
+    "steps_per_beat": "2",
+    "teacher_forcing_ratio": "1.0",
+    "threshold": "0.5",
+    "focal_alpha": "0.5",
+    "focal_gamma": "2.0",
+    "seed": "0",
+    "device": "cpu",
+}
+
+
+@pytest.fixture(name="researcher")
+def researcher_fixture(client, django_user_model):
+    user = django_user_model.objects.create_user("ada", password="a-long-password-1")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture(name="eager_celery")
+def eager_celery_fixture():
+    """Launches run the task in the test's own process and database, as a worker would."""
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = False
+    app.conf.task_store_eager_result = True
+    yield
+    app.conf.task_always_eager = False
+    app.conf.task_store_eager_result = False
+
+
+def melody(seed: int, beats: int = 24) -> bytes:
+    rng = np.random.default_rng(seed)
+    notes = []
+    for beat in range(beats):
+        pitch = int(rng.integers(60, 72))
+        notes += [(pitch, beat, beat + 1), (pitch - 12, beat, beat + 0.5)]
+    return midi_bytes(make_midi(notes))
+
+
+@pytest.fixture(name="small_corpus")
+def small_corpus_fixture(db) -> Corpus:
+    """Eight pieces with fixed splits: six to train on, one to validate, one held out."""
+    corpus = Corpus.objects.create(slug="mini", title="mini", source=Corpus.Source.UPLOAD)
+    splits = ["train"] * 6 + ["valid", "test"]
+    for index, split in enumerate(splits):
+        data = melody(index)
+        pm = read_midi(data)
+        piece = Piece(
+            corpus=corpus,
+            name=f"piece {index}",
+            content_hash=content_hash(pm),
+            split=split,
+            n_notes=count_pitched_notes(pm),
+            duration_seconds=pm.get_end_time(),
+        )
+        piece.store_midi(data)
+        piece.save()
+    return corpus
