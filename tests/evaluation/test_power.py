@@ -1,0 +1,103 @@
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.power import NormalIndPower
+
+from evaluation.power import (
+    Design,
+    participants_for_difference,
+    participants_for_equivalence,
+    tost_power,
+)
+
+
+def test_one_trial_each_matches_the_textbook_two_proportion_formula():
+    # m = 1 and no clustering: the classic n per group for two independent proportions, which
+    # statsmodels gives for the standardised effect (p1 - p0) / sqrt((p1 q1 + p0 q0) / 2).
+    p0, p1 = 0.5, 0.4
+    effect = (p0 - p1) / np.sqrt((p0 * (1 - p0) + p1 * (1 - p1)) / 2)
+    ref = NormalIndPower().solve_power(effect_size=effect, alpha=0.05, power=0.8, ratio=1.0)
+    result = participants_for_difference(p0, p1, Design(trials_per_source=1, icc=0.0))
+    assert result.participants == int(np.ceil(ref))
+    assert result.design_effect == 1
+
+
+def test_more_trials_need_fewer_participants_but_clustering_costs():
+    base = participants_for_difference(0.5, 0.4, Design(trials_per_source=1, icc=0.0))
+    many = participants_for_difference(0.5, 0.4, Design(trials_per_source=10, icc=0.0))
+    clustered = participants_for_difference(0.5, 0.4, Design(trials_per_source=10, icc=0.2))
+    assert many.participants == pytest.approx(base.participants / 10, abs=1)
+    assert clustered.participants > many.participants
+    assert clustered.design_effect == pytest.approx(2.8)
+
+
+def test_result_is_the_smallest_n_reaching_the_power():
+    design = Design(trials_per_source=12, icc=0.1, items_per_source=30, item_sd=0.05)
+    result = participants_for_equivalence(0.55, 0.57, margin=0.1, design=design)
+    assert result.power >= 0.8
+
+    def power_at(n):
+        se = np.sqrt(design.variance(0.55, n) + design.variance(0.57, n))
+        return tost_power(se, 0.02, 0.1, 0.05)
+
+    assert power_at(result.participants - 1) < 0.8 <= power_at(result.participants)
+
+
+def test_tost_power_by_hand():
+    se, margin, z = 0.03, 0.1, stats.norm.ppf(0.95)
+    expected = stats.norm.cdf(margin / se - z) - stats.norm.cdf(-margin / se + z)
+    assert tost_power(se, 0.0, margin, 0.05) == pytest.approx(expected)
+
+
+def test_too_few_excerpts_cannot_be_rescued_by_participants():
+    design = Design(trials_per_source=10, icc=0.05, items_per_source=4, item_sd=0.15)
+    with pytest.raises(ValueError, match="add excerpts"):
+        participants_for_equivalence(0.5, margin=0.1, design=design)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"human_rate": 0.5, "model_rate": 0.5}, "no difference"),
+        ({"human_rate": 1.2, "model_rate": 0.5}, "human_rate"),
+        ({"human_rate": 0.5, "model_rate": 0.4, "power": 1.0}, "power"),
+    ],
+)
+def test_bad_inputs_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        participants_for_difference(**kwargs)
+
+
+def test_equivalence_needs_a_true_difference_inside_the_margin():
+    with pytest.raises(ValueError, match="margin"):
+        participants_for_equivalence(0.5, 0.65, margin=0.1)
+
+
+def simulate_power(n, m, icc, p_human, p_model, test, rng, reps=400):
+    """Share of simulated studies whose participant-clustered test succeeds."""
+    ab = 1 / icc - 1
+    hits = 0
+    for _ in range(reps):
+        ph = rng.beta(p_human * ab, (1 - p_human) * ab, n)
+        pm = rng.beta(p_model * ab, (1 - p_model) * ab, n)
+        per_participant = rng.binomial(m, pm) / m - rng.binomial(m, ph) / m
+        diff = per_participant.mean()
+        se = per_participant.std(ddof=1) / np.sqrt(n)
+        hits += test(diff, se)
+    return hits / reps
+
+
+def test_simulated_clustered_studies_reach_the_promised_power():
+    rng = np.random.default_rng(0)
+    design = Design(trials_per_source=10, icc=0.15, items_per_source=1000, item_sd=0.0)
+    z2, z1 = stats.norm.ppf(0.975), stats.norm.ppf(0.95)
+
+    diff_n = participants_for_difference(0.6, 0.45, design).participants
+    power = simulate_power(diff_n, 10, 0.15, 0.6, 0.45, lambda d, s: abs(d / s) > z2, rng)
+    assert 0.72 <= power <= 0.9
+
+    equiv_n = participants_for_equivalence(0.6, margin=0.1, design=design).participants
+    power = simulate_power(
+        equiv_n, 10, 0.15, 0.6, 0.6, lambda d, s: (d + 0.1) / s > z1 and (d - 0.1) / s < -z1, rng
+    )
+    assert 0.72 <= power <= 0.9

@@ -1,0 +1,164 @@
+import io
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaluation import tidy
+from evaluation.exports import TABLES, report_json, report_text, table_csv, tidy_csv
+from evaluation.plots import report_figures
+from evaluation.simulate import StudyDesign, simulate_study
+from evaluation.summary import (
+    DIFFERENT,
+    INCONCLUSIVE,
+    NO_BASELINE,
+    PASSES,
+    PASSES_WITH_DIFFERENCE,
+    build_report,
+)
+
+
+@pytest.fixture(scope="module")
+def big_report():
+    design = StudyDesign(
+        model_d_primes={"fooler": 0.0, "obvious": 1.5},
+        participants=300,
+        trials_per_source=16,
+        items_per_source=40,
+        threshold_sd=0.3,
+        item_sd=0.15,
+        excluded_share=0.1,
+    )
+    frame, funnel = simulate_study(design, seed=21)
+    return build_report(frame, funnel, margin=0.1), frame, funnel
+
+
+def test_verdicts_follow_equivalence_not_absence_of_difference(big_report):
+    report = big_report[0]
+    assert report.sources.loc["fooler", "verdict"] in (PASSES, PASSES_WITH_DIFFERENCE)
+    assert report.sources.loc["fooler", "equivalent"]
+    assert report.sources.loc["obvious", "verdict"] == DIFFERENT
+    assert report.sources.loc["human", "verdict"] == "baseline"
+
+
+def test_a_small_study_of_an_indistinguishable_model_is_inconclusive():
+    design = StudyDesign(
+        model_d_primes={"fooler": 0.0}, participants=8, trials_per_source=5, items_per_source=10
+    )
+    frame, funnel = simulate_study(design, seed=2)
+    report = build_report(frame, funnel)
+    row = report.sources.loc["fooler"]
+    assert not row["equivalent"]
+    assert row["verdict"] in (INCONCLUSIVE, DIFFERENT)
+    assert row["p_vs_baseline"] > 0.05 or row["verdict"] == DIFFERENT
+
+
+def test_holm_adjusted_values_are_never_smaller(big_report):
+    table = big_report[0].sources
+    for raw, adjusted in [
+        ("p_vs_chance", "p_vs_chance_holm"),
+        ("p_vs_baseline", "p_vs_baseline_holm"),
+        ("tost_p", "tost_p_holm"),
+    ]:
+        ok = table[raw].isna() | (table[adjusted] >= table[raw] - 1e-15)
+        assert ok.all()
+
+
+def test_funnel_and_exclusions_are_counted(big_report):
+    report, frame, funnel = big_report
+    steps = report.funnel.set_index("step")["participants"]
+    excluded = frame.loc[frame[tidy.EXCLUDED], tidy.PARTICIPANT].nunique()
+    assert steps["started"] == 300
+    assert steps[tidy.ATTENTION_PASSED] == 300 - excluded
+    assert steps["analysed"] == 300 - excluded
+    row = report.exclusions.loc["failed attention check"]
+    assert row["participants"] == excluded
+    assert row["judgments"] == excluded * 3 * 16
+    assert report.totals["judgments_analysed"] == (300 - excluded) * 3 * 16
+
+
+def test_inference_uses_only_kept_rows(big_report):
+    report, frame, _ = big_report
+    assert report.sources["judgments"].sum() == (~frame[tidy.EXCLUDED]).sum()
+
+
+def test_breakdowns_batches_and_items(big_report):
+    report, frame, _ = big_report
+    assert set(report.training["training"]) == {"non-musicians", "musicians"}
+    assert set(report.batches.index) == {"human", "fooler / 1", "obvious / 1"}
+    assert len(report.items) == 120
+    assert report.items["rate_human"].is_monotonic_decreasing
+    assert set(report.detection.index) == {"all machines", "fooler", "obvious"}
+    assert set(report.ratings) == {"judgment", "item"}
+    assert report.musicality_counts.to_numpy().sum() == report.totals["judgments_analysed"]
+
+
+def test_json_is_strict_and_complete(big_report):
+    data = json.loads(report_json(big_report[0]))
+    assert data["settings"]["margin"] == 0.1
+    sources = {row["group"]: row for row in data["sources"]}
+    assert sources["human"]["diff_vs_baseline"] is None
+    assert sources["obvious"]["verdict"] == DIFFERENT
+    assert {"funnel", "exclusions", "detection", "ratings", "training", "items"} <= set(data)
+
+
+def test_tidy_csv_round_trips(big_report):
+    frame = big_report[1]
+    back = pd.read_csv(
+        io.StringIO(tidy_csv(frame)),
+        keep_default_na=False,
+        na_values={tidy.MUSICAL_TRAINING_YEARS: [""], tidy.GOLD_MSI_TRAINING: [""]},
+    )
+    again = tidy.validate(back)
+    original = tidy.validate(frame)
+    for column in tidy.COLUMNS:
+        np.testing.assert_array_equal(again[column].astype(str), original[column].astype(str))
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_every_table_exports_as_csv(big_report, name):
+    text = table_csv(big_report[0], name)
+    assert len(pd.read_csv(io.StringIO(text))) == len(getattr(big_report[0], name))
+
+
+def test_unknown_table_is_refused(big_report):
+    with pytest.raises(ValueError, match="unknown table"):
+        table_csv(big_report[0], "secrets")
+
+
+def test_text_summary_names_each_source_and_verdict(big_report):
+    text = report_text(big_report[0])
+    for word in ("fooler", "obvious", "human", DIFFERENT, "d'", "Kruskal-Wallis", "Funnel"):
+        assert word in text
+
+
+def test_figures_are_deterministic_svg(big_report):
+    figures = report_figures(big_report[0])
+    assert set(figures) == {"rates", "d_prime", "musicality"}
+    for svg in figures.values():
+        root = ET.fromstring(svg.encode())
+        assert root.tag.endswith("svg")
+    assert "obvious" in figures["rates"]
+    assert report_figures(big_report[0]) == figures
+
+
+def test_empty_study_gives_an_empty_report():
+    report = build_report(tidy.empty())
+    assert report.sources.empty and report.accuracy is None
+    assert "No analysable judgments yet." in report.notes
+    assert report_figures(report) == {}
+    assert json.loads(report_json(report))["sources"] == []
+    assert "Study:" in report_text(report)
+
+
+def test_machine_only_study_has_no_baseline():
+    design = StudyDesign(model_d_primes={"a": 0.5}, participants=10)
+    frame, _ = simulate_study(design)
+    frame = frame[frame[tidy.SOURCE] != tidy.HUMAN]
+    report = build_report(frame)
+    assert report.sources.loc["a", "verdict"] == NO_BASELINE
+    assert report.detection["participants"].eq(0).all()
+    report_text(report)
+    report_figures(report)
