@@ -10,7 +10,7 @@ from django.utils.text import slugify
 
 from generation.corpora import bundled_names, describe_bundled
 from generation.midi_files import MidiError, read_midi
-from generation.models import Corpus, TrainingRun
+from generation.models import Corpus, GenerationBatch, TrainingRun
 from generation.models.runs import Status
 from generation.training import OPTIMIZERS, TrainConfig
 
@@ -256,3 +256,41 @@ class GenerationBatchForm(forms.Form):
     temperature = forms.FloatField(min_value=0.01, max_value=10, initial=1.0)
     threshold = forms.FloatField(min_value=0.01, max_value=0.99, initial=0.5)
     random_seed = forms.IntegerField(label="Random seed", min_value=0, initial=0)
+
+
+class RenderForm(forms.Form):
+    """Which pieces to render: a generation batch's, or a corpus split's (held-out test by
+    default, the honest source of human excerpts)."""
+
+    batch = forms.ModelChoiceField(
+        label="Generated pieces of batch",
+        queryset=GenerationBatch.objects.filter(status=Status.SUCCEEDED).select_related("run"),
+        required=False,
+        empty_label="(none: render human pieces below)",
+    )
+    corpus = forms.ModelChoiceField(
+        label="Human pieces of corpus",
+        queryset=Corpus.objects.exclude(source=Corpus.Source.GENERATED),
+        to_field_name="slug",
+        required=False,
+        empty_label="(none)",
+    )
+    split = forms.ChoiceField(
+        choices=[("test", "test (held out from every model)"), ("valid", "valid"), ("", "all")],
+        required=False,
+        initial="test",
+    )
+    n = forms.IntegerField(label="At most (pieces)", min_value=1, required=False, initial=32)
+    bars = forms.IntegerField(
+        label="Excerpt length (bars)",
+        min_value=1,
+        max_value=64,
+        initial=8,
+        help_text="One study compares excerpts of one length: render all of its pieces alike.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("batch")) == bool(data.get("corpus")):
+            raise forms.ValidationError("Choose either a generation batch or a corpus.")
+        return data

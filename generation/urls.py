@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from generation.views import batches, corpora, home, pieces, progress, runs
+from generation.views import batches, corpora, home, pieces, progress, runs, stimuli
 
 app_name = "dashboard"
 
@@ -23,10 +23,13 @@ urlpatterns = [
     path("batches/", batches.batch_list, name="batches"),
     path("batches/new/", batches.batch_new, name="batch-new"),
     path("batches/<int:pk>/", batches.batch_detail, name="batch"),
+    path("stimuli/", stimuli.stimulus_list, name="stimuli"),
+    path("stimuli/<int:pk>/audio/", stimuli.stimulus_audio, name="stimulus-audio"),
     path("tasks/<str:task_id>/", corpora.task_detail, name="task"),
     path("progress/run/<int:pk>/", progress.row_progress, {"kind": "run"}, name="run-progress"),
     path(
         "progress/batch/<int:pk>/", progress.row_progress, {"kind": "batch"}, name="batch-progress"
     ),
+    path("progress/render/<str:task_id>/", stimuli.render_progress, name="render-progress"),
     path("progress/task/<str:task_id>/", progress.task_progress, name="task-progress"),
 ]

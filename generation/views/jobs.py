@@ -128,9 +128,10 @@ def task_result(task_id: str):
     return result.result if result.state == "SUCCESS" else None
 
 
-def remember_task(task_id: str, label: str, link: str = "") -> None:
-    """Lists a row-less job on the dashboard home, newest first, for a while."""
-    entry = {"id": task_id, "label": label, "link": link, "created": time.time()}
+def remember_task(task_id: str, label: str, link: str = "", **details) -> None:
+    """Lists a row-less job on the dashboard home, newest first, for a while; details (plain
+    JSON) say what a page needs to follow it."""
+    entry = {"id": task_id, "label": label, "link": link, "created": time.time(), **details}
     tasks = [entry] + [t for t in recent_tasks() if t["id"] != task_id]
     cache.set(RECENT_TASKS_KEY, tasks[:RECENT_TASKS_KEPT], timeout=7 * 24 * 3600)
 

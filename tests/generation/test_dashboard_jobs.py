@@ -8,6 +8,7 @@ from generation.models.runs import Status
 from generation.tasks.training import create_training_run
 from generation.training import TrainConfig
 from generation.views.runs import STOPPED
+from surveys.models import Stimulus
 from tests.generation.dashboard_helpers import (  # noqa: F401 - fixtures
     TINY_RUN,
     eager_celery_fixture,
@@ -142,3 +143,28 @@ def test_only_a_failed_run_resumes(client, researcher, small_corpus):
     assert "only a stopped or failed run resumes" in response.content.decode()
     run.refresh_from_db()
     assert run.status == Status.PENDING and not run.task_id
+
+
+@pytest.mark.django_db
+def test_rendering_human_test_pieces_from_the_stimuli_page(
+    client, researcher, small_corpus, eager_celery
+):
+    response = client.post(
+        reverse("dashboard:stimuli"), {"corpus": "mini", "split": "test", "n": 5, "bars": 2}
+    )
+    assert response.status_code == 302
+    stimulus = Stimulus.objects.get()
+    assert stimulus.status == Stimulus.Status.READY, stimulus.error
+    assert stimulus.source_kind == Stimulus.SourceKind.HUMAN
+    page = client.get(reverse("dashboard:stimuli")).content.decode()
+    assert "render mini test (1 pieces, 2 bars)" in page
+    assert "1 ready" in page
+    audio = client.get(reverse("dashboard:stimulus-audio", args=[stimulus.pk]))
+    assert audio["Content-Type"] == "audio/mpeg"
+
+
+@pytest.mark.django_db
+def test_a_render_form_needs_exactly_one_source(client, researcher, small_corpus):
+    response = client.post(reverse("dashboard:stimuli"), {"split": "test", "bars": 8})
+    assert response.status_code == 400
+    assert "Choose either a generation batch or a corpus." in response.content.decode()
