@@ -75,6 +75,12 @@ class StudyForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="Finished excerpts to draw trials from (human and machine).",
     )
+    completion_url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Optional redirect on completion; {code} becomes the completion code.",
+    )
     rules_json = forms.CharField(
         label="Exclusion rules (JSON)",
         widget=forms.Textarea(attrs={"rows": 8}),

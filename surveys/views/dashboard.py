@@ -34,7 +34,7 @@ def study_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def study_create(request: HttpRequest) -> HttpResponse:
-    form = StudyForm(request.POST or None)
+    form = StudyForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             study = form.save(commit=False)

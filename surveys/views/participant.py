@@ -117,7 +117,7 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
     participant, elsewhere = _require(request, slug, flow.CONSENT)
     if elsewhere:
         return elsewhere
-    form = ConsentForm(request.POST or None)
+    form = ConsentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         flow.consent(participant)
         return redirect(_step_url(participant))
@@ -131,7 +131,7 @@ def headphones(request: HttpRequest, slug: str) -> HttpResponse:
     if elsewhere:
         return elsewhere
     trial = flow.next_headphone_trial(participant)
-    form = HeadphoneForm(request.POST or None)
+    form = HeadphoneForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         flow.answer_headphone(trial, form.cleaned_data["response"])
         participant.refresh_from_db()
@@ -256,7 +256,7 @@ def questions(request: HttpRequest, slug: str) -> HttpResponse:
     participant, elsewhere = _require(request, slug, flow.QUESTIONS)
     if elsewhere:
         return elsewhere
-    form = QuestionnaireForm(request.POST or None)
+    form = QuestionnaireForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         answers = form.gold_msi_answers()
         participant.age_band = form.cleaned_data["age_band"]

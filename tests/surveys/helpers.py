@@ -1,0 +1,51 @@
+"""Walk a participant through a study with Django's test client, the way the browser would."""
+
+from django.test import Client
+
+from surveys.models import HeadphoneTrial, Participant
+from surveys.questionnaire import ITEMS
+
+ANSWER = {
+    "judgment": "person",
+    "confidence": "4",
+    "musicality": "3",
+    "response_ms": "900",
+    "listening_ms": "600",
+    "plays": "1",
+}
+QUESTIONNAIRE = {"age_band": "25-34", "musical_training_years": "1", **{i.key: "0" for i in ITEMS}}
+
+
+def follow(client: Client, url: str, data: dict | None = None):
+    response = (
+        client.post(url, data, follow=True) if data is not None else client.get(url, follow=True)
+    )
+    assert response.status_code == 200, response.content[:500]
+    return response
+
+
+def participant_of(client: Client, slug: str) -> Participant:
+    return Participant.objects.get(token=client.cookies[f"p_{slug}"].value)
+
+
+def take_study(client: Client, slug: str, query: str = "", seen: list | None = None):
+    """Consent, headphones, instructions, every trial, questionnaire; returns the last response."""
+    seen = seen if seen is not None else []
+    response = follow(client, f"/s/{slug}/{query}")
+    seen.append(response)
+    response = follow(client, response.request["PATH_INFO"], {"agree": "on"})
+    seen.append(response)
+    participant = participant_of(client, slug)
+    for trial in HeadphoneTrial.objects.filter(participant=participant):
+        seen.append(client.get(f"/a/{trial.audio_token}"))
+        response = follow(client, f"/s/{slug}/headphones/", {"response": trial.quiet_position})
+        seen.append(response)
+    response = follow(client, f"/s/{slug}/instructions/", {})
+    seen.append(response)
+    while "/t/" in response.request["PATH_INFO"]:
+        seen.append(client.get(response.context["audio_url"]))
+        response = follow(client, response.request["PATH_INFO"], ANSWER)
+        seen.append(response)
+    response = follow(client, f"/s/{slug}/questions/", QUESTIONNAIRE)
+    seen.append(response)
+    return response

@@ -1,0 +1,61 @@
+"""Exclusion rules as data and the Gold-MSI musical-training score."""
+
+import pytest
+
+from surveys.exclusion import ParticipantFacts, exclusion_reason, is_non_musician, validate_rules
+from surveys.questionnaire import ITEMS, item_score, training_score
+
+KEPT = ParticipantFacts(
+    completed=True,
+    headphone_correct=6,
+    attention_failed=0,
+    musical_training_years=1,
+    median_response_ms=1500,
+)
+
+
+def test_defaults_fill_in_and_garbage_is_named():
+    assert validate_rules({})["headphone_min_correct"] == 5
+    with pytest.raises(ValueError, match="unknown rule"):
+        validate_rules({"drop_the_worst": True})
+    with pytest.raises(ValueError, match="headphone_min_correct"):
+        validate_rules({"headphone_min_correct": -1})
+    with pytest.raises(ValueError, match="require_completed"):
+        validate_rules({"require_completed": "yes"})
+
+
+@pytest.mark.parametrize(
+    ("change", "rules", "reason"),
+    [
+        ({}, {}, ""),
+        ({"completed": False}, {}, "did not complete"),
+        ({"headphone_correct": 4}, {}, "failed headphone check"),
+        ({"attention_failed": 1}, {}, "failed attention checks"),
+        ({"attention_failed": 1}, {"attention_max_failed": 1}, ""),
+        ({"musical_training_years": 10}, {"exclude_musicians": True}, "musician"),
+        ({"median_response_ms": 100}, {"min_median_response_ms": 300}, "answered too fast"),
+    ],
+)
+def test_exclusion_reasons(change, rules, reason):
+    facts = ParticipantFacts(**{**KEPT.__dict__, **change})
+    assert exclusion_reason(rules, facts) == reason
+
+
+def test_non_musician_threshold():
+    assert is_non_musician({}, 2) is True
+    assert is_non_musician({}, 2.5) is False
+    assert is_non_musician({}, None) is None
+
+
+def test_gold_msi_training_score_reverses_the_agreement_items():
+    lowest = {item.key: 0 for item in ITEMS}
+    lowest["mt1"] = lowest["mt2"] = 6  # "completely agree" with "I would not consider myself..."
+    assert training_score(lowest) == 7.0
+    highest = {item.key: 6 for item in ITEMS}
+    highest["mt1"] = highest["mt2"] = 0
+    assert training_score(highest) == 49.0
+    assert item_score(ITEMS[0], 0) == 7
+    with pytest.raises(ValueError, match="unanswered"):
+        training_score({"mt1": 3})
+    with pytest.raises(ValueError, match="choice 7"):
+        item_score(ITEMS[2], 7)
