@@ -111,10 +111,12 @@ class MetricTotals:
             self.counts["fn"] += ((1 - predicted) * truth).sum().item()
 
     def summary(self) -> dict[str, float]:
-        """loss, accuracy (the seed's), NLL per step; for rolls precision, recall, F1, frame acc."""
+        """steps, loss, accuracy (the seed's), NLL per step; for rolls precision, recall, F1,
+        frame accuracy."""
         if not self.steps:
             raise ValueError("no steps were scored")
         result = {
+            "steps": self.steps,
             "loss": self.loss_sum / self.steps,
             "accuracy": self.correct / self.cells,
             "nll": self.nll / self.steps,

@@ -1,5 +1,6 @@
 """Django rows of the generation app; the networks themselves live in generation/networks.py."""
 
 from generation.models.corpus import Corpus, Piece
+from generation.models.runs import GeneratedPiece, GenerationBatch, TrainingRun
 
-__all__ = ["Corpus", "Piece"]
+__all__ = ["Corpus", "Piece", "TrainingRun", "GenerationBatch", "GeneratedPiece"]

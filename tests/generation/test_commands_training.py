@@ -1,0 +1,147 @@
+"""manage.py train / generate / benchmark_jsb and the gpu tasks, end to end on a tiny corpus."""
+
+import numpy as np
+import pytest
+import torch
+from django.core.management import CommandError, call_command
+
+from generation.midi_files import content_hash, count_pitched_notes, midi_bytes
+from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
+from generation.tasks.generating import generate_batch
+from generation.tasks.training import train_run
+from tests.conftest import make_midi
+
+pytestmark = pytest.mark.django_db
+
+TINY = ["--epochs", "2", "--hidden-size", "8", "--dense-size", "8", "--window", "8"]
+TINY += ["--batch-size", "16", "--max-windows", "64", "--max-valid-windows", "32"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def corpus() -> Corpus:
+    """Ten short two-voice pieces: six to train on, two to validate, two held out."""
+    corpus = Corpus.objects.create(slug="tiny", title="tiny", source=Corpus.Source.UPLOAD)
+    rng = np.random.default_rng(0)
+    splits = ["train"] * 6 + ["valid"] * 2 + ["test"] * 2
+    for i, split in enumerate(splits):
+        melody = 60 + rng.integers(0, 12, 24)
+        notes = [(int(p), t / 2, t / 2 + 0.5) for t, p in enumerate(melody)]
+        notes += [(48 + int(p) % 12, 2 * t, 2 * t + 2) for t, p in enumerate(melody[::4])]
+        pm = make_midi(notes)
+        piece = Piece(
+            corpus=corpus,
+            name=f"piece {i}",
+            content_hash=content_hash(pm),
+            split=split,
+            n_notes=count_pitched_notes(pm),
+            duration_seconds=pm.get_end_time(),
+        )
+        piece.store_midi(midi_bytes(pm))
+        piece.save()
+    return corpus
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "generate"),
+    [
+        ("roll_lstm", [], []),
+        ("seq2seq", ["--teacher-forcing-ratio", "1.0"], ["--seed-strategy", "primer"]),
+        ("token_lstm", ["--embedding-dim", "4"], ["--seed-strategy", "random"]),
+    ],
+)
+def test_train_then_generate_in_the_foreground(corpus, capsys, model, extra, generate):
+    call_command("train", "--model", model, "--corpus", "tiny", *TINY, *extra)
+    run = TrainingRun.objects.get()
+    assert run.status == "succeeded" and run.model_kind == model
+    assert [m["epoch"] for m in run.history] == [1, 2]
+    assert run.best_checkpoint.exists() and run.device == "cpu"
+    assert run.test_metrics["steps"] > 0 and "nll" in run.test_metrics
+    assert run.config["hidden_size"] == 8 and run.config["num_layers"] in (2, 3)
+    if model == "token_lstm":
+        assert run.encoding["vocabulary"] and run.encoding["representation"] == "tokens"
+    else:
+        assert run.encoding == {"representation": "roll", "steps_per_beat": 4}
+
+    call_command("generate", "--run", str(run.pk), "--n", "3", "--bars", "2", *generate)
+    batch = GenerationBatch.objects.get()
+    assert batch.status == "succeeded" and batch.corpus.source == "generated"
+    samples = list(batch.samples.all())
+    assert [s.index for s in samples] == [0, 1, 2]
+    for s in samples:
+        assert s.parameters["random_seed"] == 0 and s.parameters["bars"] == 2
+        assert s.parameters["seed_strategy"] == batch.seed_strategy
+        assert 0.0 <= s.ngram_share <= 1.0 and s.longest_verbatim_beats >= 0
+        if s.piece:
+            assert s.piece.corpus == batch.corpus and s.piece.load_midi().instruments
+    if batch.seed_strategy == "primer":
+        assert all(s.primer.split == "test" for s in samples)
+    out = capsys.readouterr().out
+    assert f"batch {batch.pk}: 3 samples" in out and "test split:" in out
+
+
+def test_the_gpu_tasks_train_resume_and_generate(corpus, tmp_path):
+    call_command("train", "--model", "roll_lstm", "--corpus", "tiny", *TINY, "--loss", "bce")
+    run = TrainingRun.objects.get()
+    first_history = run.history
+    # a redelivered task for a finished run changes nothing
+    assert train_run.apply(args=[run.pk]).get()["status"] == "succeeded"
+    run.refresh_from_db()
+    assert run.history == first_history
+    # more epochs: the task resumes from the last checkpoint
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status="pending", config={**run.config, "epochs": 3}
+    )
+    train_run.apply(args=[run.pk]).get()
+    run.refresh_from_db()
+    assert [m["epoch"] for m in run.history] == [1, 2, 3]
+    assert run.history[:2] == first_history
+
+    call_command("generate", "--run", str(run.pk), "--n", "2", "--bars", "1", "--mode", "threshold")
+    batch = GenerationBatch.objects.get()
+    before = sorted(GeneratedPiece.objects.values_list("longest_verbatim_steps", flat=True))
+    GenerationBatch.objects.filter(pk=batch.pk).update(status="running")
+    assert generate_batch.apply(args=[batch.pk]).get()["samples"] == 2
+    assert GeneratedPiece.objects.count() == 2  # the retry replaced, not duplicated
+    after = sorted(GeneratedPiece.objects.values_list("longest_verbatim_steps", flat=True))
+    assert before == after
+
+
+def test_bad_requests_change_nothing(corpus):
+    with pytest.raises(CommandError, match="no corpus 'nope'"):
+        call_command("train", "--model", "seq2seq", "--corpus", "nope")
+    with pytest.raises(CommandError, match="teacher_forcing_ratio"):
+        call_command(
+            "train", "--model", "seq2seq", "--corpus", "tiny", "--teacher-forcing-ratio", "2"
+        )
+    assert not TrainingRun.objects.exists()
+    run = TrainingRun.objects.create(corpus=corpus, model_kind="roll_lstm", config={})
+    with pytest.raises(CommandError, match="no checkpoint yet"):
+        call_command("generate", "--run", str(run.pk))
+    with pytest.raises(CommandError, match="no training run 999"):
+        call_command("generate", "--run", "999")
+    assert not GenerationBatch.objects.exists()
+
+
+def test_benchmark_jsb_prints_nll_per_step_and_frame_accuracy(capsys):
+    call_command(
+        "benchmark_jsb",
+        "--model", "seq2seq",
+        "--epochs", "1",
+        "--hidden-size", "8",
+        "--dense-size", "8",
+        "--window", "8",
+        "--max-windows", "64",
+        "--max-valid-windows", "64",
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert "test: 4725 time steps in 77 pieces" in out
+    assert "test NLL per time step:" in out and "RNN 8.71, RNN-NADE 5.56" in out
+    assert "test frame accuracy:" in out
