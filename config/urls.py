@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("dashboard/studies/", include("surveys.dashboard_urls")),
+    path("reports/", include("evaluation.urls")),
     path("", include("surveys.urls")),
     path("dashboard/", include("generation.urls")),
 ]

@@ -1,0 +1,56 @@
+"""`python manage.py report STUDY`: print the study's report, the same one the page shows."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from evaluation import exports
+from evaluation.dataset import answer_tables, objective_metrics
+from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_MARGIN
+from evaluation.summary import build_report
+from surveys.models import Study
+
+
+class Command(BaseCommand):
+    help = "Print a study's Turing-test report (text, or JSON with --json)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("study", help="the study's slug")
+        parser.add_argument(
+            "--margin",
+            type=float,
+            default=DEFAULT_MARGIN,
+            help="equivalence margin for 'passes', as a proportion (default 0.10 = 10 points)",
+        )
+        parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+        parser.add_argument(
+            "--metrics",
+            action="store_true",
+            help="also compare the pool's pieces with objective metrics (reads every MIDI file)",
+        )
+
+    def handle(self, *args, **options):
+        try:
+            study = Study.objects.get(slug=options["study"])
+        except Study.DoesNotExist:
+            known = ", ".join(Study.objects.values_list("slug", flat=True)[:20]) or "none yet"
+            raise CommandError(f"no study {options['study']!r}; known studies: {known}") from None
+        if not 0 < options["margin"] < 0.5:
+            raise CommandError("--margin must be between 0 and 0.5, e.g. 0.10 for 10 points")
+        if not 0 < options["alpha"] < 0.5:
+            raise CommandError("--alpha must be between 0 and 0.5")
+        frame, funnel = answer_tables(study)
+        metrics = objective_metrics(study) if options["metrics"] else None
+        report = build_report(
+            frame,
+            funnel,
+            study=study.slug,
+            margin=options["margin"],
+            alpha=options["alpha"],
+            metrics=metrics,
+        )
+        if options["json"]:
+            self.stdout.write(exports.report_json(report))
+            return
+        self.stdout.write(exports.report_text(report), ending="")
+        for name, table in report.metrics.items():
+            self.stdout.write(f"\nObjective metrics: {name}\n{table.to_string()}\n")

@@ -1,0 +1,110 @@
+"""Researcher pages for a study's results: the report with its figures, and file downloads.
+
+Thin shell: read the study into tables (evaluation.dataset), build the one Report
+(evaluation.summary), render it. Every view needs a login; nothing here is reachable by a
+participant.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, render
+
+from evaluation import exports
+from evaluation.dataset import answer_tables, objective_metrics
+from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_MARGIN
+from evaluation.plots import report_figures
+from evaluation.summary import Report, build_report, records
+from surveys.models import Study
+
+
+class BadParameter(ValueError):
+    """A query parameter the report cannot use; the message says what is allowed."""
+
+
+def _float_param(request: HttpRequest, name: str, default: float, low: float, high: float) -> float:
+    raw = request.GET.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadParameter(f"{name} must be a number, got {raw!r}") from None
+    if not (low < value < high) or not math.isfinite(value):
+        raise BadParameter(f"{name} must be between {low} and {high} (exclusive), got {value}")
+    return value
+
+
+def _report(request: HttpRequest, slug: str) -> tuple[Study, Report]:
+    study = get_object_or_404(Study, slug=slug)
+    margin = _float_param(request, "margin", DEFAULT_MARGIN, 0.0, 0.5)
+    alpha = _float_param(request, "alpha", DEFAULT_ALPHA, 0.0, 0.5)
+    frame, funnel = answer_tables(study)
+    return study, build_report(frame, funnel, study=study.slug, margin=margin, alpha=alpha)
+
+
+def _download(text: str, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(text, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _bad(error: BadParameter) -> HttpResponse:
+    return HttpResponseBadRequest(f"{error}\n", content_type="text/plain")
+
+
+@login_required
+def report(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        study, result = _report(request, slug)
+    except BadParameter as error:
+        return _bad(error)
+    data = result.to_dict()
+    context = {
+        "study": study,
+        "report": result,
+        "data": data,
+        "figures": report_figures(result),
+        "query": request.GET.urlencode(),
+        "tables": exports.TABLES,
+    }
+    return render(request, "evaluation/report.html", context)
+
+
+@login_required
+def report_json(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        study, result = _report(request, slug)
+    except BadParameter as error:
+        return _bad(error)
+    return _download(exports.report_json(result), f"{study.slug}-report.json", "application/json")
+
+
+@login_required
+def table_csv(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    if name not in exports.TABLES:
+        raise Http404(f"no table {name!r}")
+    try:
+        study, result = _report(request, slug)
+    except BadParameter as error:
+        return _bad(error)
+    text = exports.table_csv(result, name)
+    return _download(text, f"{study.slug}-{name}.csv", "text/csv; charset=utf-8")
+
+
+@login_required
+def answers_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    study = get_object_or_404(Study, slug=slug)
+    frame, _ = answer_tables(study)
+    text = exports.tidy_csv(frame)
+    return _download(text, f"{study.slug}-answers.csv", "text/csv; charset=utf-8")
+
+
+@login_required
+def metrics(request: HttpRequest, slug: str) -> HttpResponse:
+    study = get_object_or_404(Study, slug=slug)
+    tables = {name: records(table) for name, table in objective_metrics(study).items()}
+    return render(request, "evaluation/metrics.html", {"study": study, "tables": tables})

@@ -1,0 +1,140 @@
+"""The evaluation app's Django shell: tables from real survey rows, pages, downloads, command."""
+
+import io
+import json
+import secrets
+
+import pandas as pd
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from evaluation import tidy
+from evaluation.dataset import answer_tables, objective_metrics
+from surveys.models import Answer, Participant, Study
+from tests.surveys.factories import open_study
+from tests.surveys.helpers import follow, take_study
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_namespace(settings):
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{secrets.token_hex(6)}"}
+    }
+
+
+@pytest.fixture
+def answered_study():
+    study = open_study(slug="listen", trials=4, attention=1)
+    for _ in range(3):
+        take_study(Client(), study.slug)
+    follow(Client(), f"/s/{study.slug}/")  # one who only opened the link
+    # Make the answers differ, so the statistics have something to estimate.
+    for i, answer in enumerate(Answer.objects.filter(trial__kind="experimental")):
+        answer.judged_human = i % 3 == 0
+        answer.correct = answer.judged_human == (answer.trial.item.source_kind == "human")
+        answer.save()
+    return study
+
+
+def test_answer_tables_from_a_real_survey(answered_study):
+    frame, funnel = answer_tables(answered_study)
+    assert len(frame) == 3 * 4
+    assert set(frame[tidy.SOURCE_KIND]) == {"human", "machine"}
+    assert set(frame[tidy.SOURCE]) <= {"human", "seq2seq", "token_lstm"}
+    machine = frame[frame[tidy.SOURCE_KIND] == "machine"]
+    assert (machine[tidy.BATCH] != "").all()
+    assert (frame.loc[frame[tidy.SOURCE_KIND] == "human", tidy.BATCH] == "").all()
+    assert frame[tidy.COMPLETED].all()
+    assert len(funnel) == 4
+    assert funnel[tidy.COMPLETED].sum() == 3
+    tokens = set(Participant.objects.values_list("token", flat=True))
+    assert not tokens & set(frame[tidy.PARTICIPANT].astype(str))
+    assert not tokens & set(funnel[tidy.PARTICIPANT])
+
+
+def test_empty_study_gives_empty_tables():
+    study = open_study(slug="quiet", trials=4, attention=0)
+    frame, funnel = answer_tables(study)
+    assert frame.empty and funnel.empty
+
+
+@pytest.fixture
+def bare_study():
+    """A study with no pool and no answers: enough for access and input checks."""
+    return Study.objects.create(slug="bare", title="Bare", consent_text="ok")
+
+
+@pytest.fixture
+def researcher_client():
+    user = get_user_model().objects.create_user("researcher", password="a-long-passphrase-1")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_report_pages_need_a_login(bare_study):
+    for path in ("", "report.json", "answers.csv", "tables/sources.csv", "metrics/"):
+        response = Client().get(f"/reports/{bare_study.slug}/{path}")
+        assert response.status_code == 302
+        assert "/accounts/login/" in response["Location"]
+
+
+def test_report_page_and_downloads(answered_study, researcher_client):
+    base = f"/reports/{answered_study.slug}"
+    response = researcher_client.get(f"{base}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for text in ("Rate judged human", "Funnel", "<svg", "d' (95% CI)", "Kruskal-Wallis", "seq2seq"):
+        assert text in html
+    data = json.loads(researcher_client.get(f"{base}/report.json?margin=0.05").content)
+    assert data["settings"]["margin"] == 0.05
+    assert {row["group"] for row in data["sources"]} >= {"human"}
+    answers = researcher_client.get(f"{base}/answers.csv")
+    assert answers["Content-Disposition"].startswith("attachment")
+    table = pd.read_csv(io.StringIO(answers.content.decode()))
+    assert list(table.columns) == list(tidy.COLUMNS) and len(table) == 12
+    sources = researcher_client.get(f"{base}/tables/sources.csv")
+    assert "rate_human" in sources.content.decode()
+
+
+@pytest.mark.parametrize("query", ["margin=abc", "margin=0", "margin=0.7", "alpha=1"])
+def test_bad_settings_are_refused_clearly(bare_study, researcher_client, query):
+    response = researcher_client.get(f"/reports/{bare_study.slug}/?{query}")
+    assert response.status_code == 400
+    assert b"must be" in response.content
+
+
+def test_unknown_study_or_table_is_not_found(bare_study, researcher_client):
+    assert researcher_client.get("/reports/nope/").status_code == 404
+    assert researcher_client.get(f"/reports/{bare_study.slug}/tables/x.csv").status_code == 404
+    # A study nobody has answered yet still has a (nearly empty) report.
+    response = researcher_client.get(f"/reports/{bare_study.slug}/")
+    assert b"No analysable judgments yet." in response.content
+
+
+def test_metrics_and_command(answered_study, researcher_client):
+    # The survey factories store placeholder MIDI bytes: every piece is unreadable.
+    tables = objective_metrics(answered_study)
+    assert "unreadable" in tables and "memorisation" in tables
+    response = researcher_client.get(f"/reports/{answered_study.slug}/metrics/")
+    assert response.status_code == 200
+    assert b"unreadable" in response.content
+
+    out = io.StringIO()
+    call_command("report", answered_study.slug, stdout=out)
+    text = out.getvalue()
+    assert "Rate judged human per source" in text and "Funnel:" in text
+    out = io.StringIO()
+    call_command("report", answered_study.slug, "--json", "--margin", "0.2", stdout=out)
+    assert json.loads(out.getvalue())["settings"]["margin"] == 0.2
+
+
+def test_report_command_refuses_unknown_study_and_bad_margin(bare_study):
+    with pytest.raises(CommandError, match="no study"):
+        call_command("report", "nope")
+    with pytest.raises(CommandError, match="margin"):
+        call_command("report", bare_study.slug, "--margin", "2")
