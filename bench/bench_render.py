@@ -1,0 +1,111 @@
+"""Stimulus rendering speed against the bare FluidSynth command line, on 20 Bach chorales.
+
+Ours: canonicalise + cut + render + finish (fades, BS.1770 loudness, true-peak limiter) + encode
+MP3 and Ogg/Opus, in this process, the soundfont loaded once (its load counted). Baseline: the
+`fluidsynth -ni -F out.wav` command on the same excerpt MIDI files, one process per file, as a
+script calling the CLI would do. Both are measured in CPU seconds (ours: this process; the
+baseline: its child processes), as seconds of audio made per CPU second.
+
+    python bench/bench_render.py [--n 20]
+
+Wants: ratio >= 0.8 and >= 60x real time per core.
+"""
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import soundfile  # noqa: E402
+from music21 import corpus  # noqa: E402
+
+from generation.audio.canonical import canonicalise  # noqa: E402
+from generation.audio.excerpt import ExcerptRefused, cut_excerpt  # noqa: E402
+from generation.audio.pipeline import StimulusSpec, prepare_stimulus  # noqa: E402
+from generation.audio.synth import soundfont_loads  # noqa: E402
+from generation.midi_files import midi_bytes, read_midi  # noqa: E402
+
+SOUNDFONT = os.environ.get("SOUNDFONT", "/usr/share/sounds/sf2/FluidR3_GM.sf2")
+
+
+def chorales(n: int, spec: StimulusSpec) -> list[tuple[bytes, bytes]]:
+    """(chorale MIDI, its canonical excerpt MIDI) for the first n chorales long enough."""
+    found = []
+    for path in corpus.getComposer("bach"):
+        if len(found) == n:
+            break
+        try:
+            data = midi_bytes(read_midi(_score_midi(path)))
+            excerpt = cut_excerpt(canonicalise(read_midi(data), spec.form), spec.excerpt)
+        except (ExcerptRefused, ValueError):
+            continue
+        found.append((data, midi_bytes(excerpt.to_midi())))
+    return found
+
+
+def _score_midi(path) -> bytes:
+    with tempfile.NamedTemporaryFile(suffix=".mid") as handle:
+        corpus.parse(path).write("midi", fp=handle.name)
+        return Path(handle.name).read_bytes()
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench_ours(pieces: list[tuple[bytes, bytes]], spec: StimulusSpec) -> tuple[float, float]:
+    start = time.process_time()
+    audio = 0.0
+    for full, _ in pieces:
+        audio += prepare_stimulus(full, spec, SOUNDFONT, draw_roll=False).facts.duration_seconds
+    return audio, time.process_time() - start
+
+
+def bench_cli(pieces: list[tuple[bytes, bytes]], workdir: Path) -> tuple[float, float]:
+    files = []
+    for i, (_, excerpt) in enumerate(pieces):
+        files.append(workdir / f"{i}.mid")
+        files[-1].write_bytes(excerpt)
+    start = children_cpu()
+    for midi in files:
+        subprocess.run(
+            ["fluidsynth", "-ni", "-F", str(midi.with_suffix(".wav")), SOUNDFONT, str(midi)],
+            check=True,
+            capture_output=True,
+        )
+    cpu = children_cpu() - start
+    return sum(soundfile.info(str(m.with_suffix(".wav"))).duration for m in files), cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20, help="how many chorales (default 20)")
+    n = parser.parse_args().n
+    spec = StimulusSpec()
+    pieces = chorales(n, spec)
+    print(f"{len(pieces)} chorale excerpts of {spec.excerpt.bars} bars at {spec.form.tempo:g} bpm")
+    ours_audio, ours_cpu = bench_ours(pieces, spec)
+    with tempfile.TemporaryDirectory() as tmp:
+        cli_audio, cli_cpu = bench_cli(pieces, Path(tmp))
+    ours_rate, cli_rate = ours_audio / ours_cpu, cli_audio / cli_cpu
+    print(f"soundfont loads in this process: {soundfont_loads()}")
+    print(
+        f"ours (render+finish+MP3+Opus): {ours_audio:7.1f} s audio in {ours_cpu:6.2f} CPU s"
+        f" = {ours_rate:5.1f}x real time per core"
+    )
+    print(
+        f"fluidsynth CLI (WAV only):     {cli_audio:7.1f} s audio in {cli_cpu:6.2f} CPU s"
+        f" = {cli_rate:5.1f}x real time per core"
+    )
+    print(f"ratio ours / CLI: {ours_rate / cli_rate:.2f} (want >= 0.8); want >= 60x per core")
+
+
+if __name__ == "__main__":
+    main()
