@@ -5,6 +5,8 @@ The defaults run everything on one machine: SQLite beside the code, Redis on loc
 DEBUG=0 and ALLOWED_HOSTS.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -73,6 +75,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several worker processes write to one SQLite file in the embedded setup; wait for locks.
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests get a file too (one per process): threaded tests (live server, concurrent posts)
+    # then wait on locks as production does, where shared in-memory SQLite fails at once.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"turing-music-test-{os.getpid()}.sqlite3")
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

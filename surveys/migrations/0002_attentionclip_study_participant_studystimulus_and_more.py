@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('slug', models.SlugField(help_text='appears in the study link', max_length=60, unique=True)),
                 ('title', models.CharField(help_text='shown to participants: name no source', max_length=200)),
-                ('instructions', models.TextField(default='You will hear short pieces of music. Some were composed by people, some by a computer. After each one, tell us which you think it is and how sure you are.')),
+                ('instructions', models.TextField(default='You will hear short excerpts of music. Some were composed by people, some by a computer. After each one, tell us which you think it is and how sure you are.')),
                 ('consent_text', models.TextField()),
                 ('trials_per_participant', models.PositiveSmallIntegerField(default=20, help_text='experimental excerpts per participant; even, half of each kind')),
                 ('attention_checks', models.PositiveSmallIntegerField(default=2)),

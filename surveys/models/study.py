@@ -36,7 +36,7 @@ class Study(models.Model):
     title = models.CharField(max_length=200, help_text="shown to participants: name no source")
     instructions = models.TextField(
         default=(
-            "You will hear short pieces of music. Some were composed by people, some by a "
+            "You will hear short excerpts of music. Some were composed by people, some by a "
             "computer. After each one, tell us which you think it is and how sure you are."
         )
     )
