@@ -75,6 +75,7 @@
       }
       status.textContent = "Finished. You can answer now, or listen again.";
     });
+    button.disabled = false;  /* enabled only once listening can be measured */
     audio.addEventListener("error", function () {
       status.textContent = "The sound did not load. Please check your connection and reload the page.";
     });

@@ -1,0 +1,120 @@
+"""A participant takes a study on a 360x740 phone, consent to completion code, in a real browser;
+everything the browser receives is recorded and searched for anything naming a source."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from surveys.models import Answer, Participant, Stimulus
+from tests.surveys.factories import FORBIDDEN_WORDS, open_study
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+class Recorder:
+    """Passes every request through and keeps each response's URL, headers and body."""
+
+    def __init__(self):
+        self.responses: list[tuple[str, dict, bytes]] = []
+
+    def __call__(self, route):
+        response = route.fetch(max_redirects=0)
+        self.responses.append((route.request.url, response.headers, response.body()))
+        route.fulfill(response=response)
+
+
+def _no_sideways_scroll(page):
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def _listen(page):
+    """Answers are locked until the whole sound has played; play it with the keyboard."""
+    locked = page.locator("fieldset[data-locked] input[type=radio]").first
+    expect(locked).to_be_disabled()
+    expect(page.get_by_role("button", name="Next")).to_be_disabled()
+    play = page.get_by_role("button", name=re.compile("^Play"))
+    expect(play).to_be_enabled()
+    play.focus()
+    page.keyboard.press("Enter")
+    expect(locked).to_be_enabled(timeout=15000)
+    expect(page.get_by_role("status").first).to_contain_text("Finished")
+
+
+def test_participant_takes_a_study_on_a_phone(live_server, phone, artifacts):
+    study = open_study(completion_url="https://app.prolific.com/submissions/complete?cc={code}")
+    recorder = Recorder()
+    phone.route("**/*", recorder)
+    page = phone.new_page()
+    shots = []
+
+    def shot(name):
+        _no_sideways_scroll(page)
+        path = artifacts / f"phone-{len(shots):02d}-{name}.png"
+        page.screenshot(path=path, full_page=True)
+        shots.append(path)
+
+    page.goto(f"{live_server.url}/s/{study.slug}/?PROLIFIC_PID=p1&STUDY_ID=s1&SESSION_ID=x1")
+    expect(page.get_by_role("heading", name="Before you start")).to_be_visible()
+    shot("consent")
+    page.get_by_label("I have read the information above and agree to take part.").check()
+    page.get_by_role("button", name="I agree, continue").click()
+
+    for n in range(study.headphone_trials):
+        expect(page.get_by_text(f"Sound check {n + 1} of {study.headphone_trials}")).to_be_visible()
+        _listen(page)
+        page.get_by_role("radio", name="Tone 1").check()
+        shot(f"headphones-{n + 1}")
+        page.get_by_role("button", name="Next").click()
+
+    expect(page.get_by_role("heading", name="How it works")).to_be_visible()
+    shot("instructions")
+    page.get_by_role("button", name="Start").click()
+
+    answered = 0
+    while "/t/" in page.url:
+        heading = page.get_by_role("heading", level=1)
+        expect(heading).to_contain_text("then answer")
+        _listen(page)
+        page.get_by_role("radio", name="A computer" if answered % 2 else "A person").check()
+        page.get_by_role("radio", name="Sureness 4 of 5").check()
+        page.get_by_role("radio", name="Musical 3 of 5").check()
+        shot(f"trial-{answered}")
+        page.get_by_role("button", name="Next").click()
+        page.wait_for_load_state()
+        answered += 1
+        expect(page).not_to_have_url(re.compile(rf"/t/{answered - 1}/$"))
+
+    expect(page.get_by_role("heading", name="A few questions about you")).to_be_visible()
+    page.get_by_label("Your age").select_option("25-34")
+    page.get_by_label(re.compile("how many years have you had music lessons")).fill("0")
+    for select in page.locator("select[name^=mt]").all():
+        select.select_option(index=1)
+    shot("questions")
+    page.get_by_role("button", name="Finish").click()
+
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    expect(page.locator("[data-completion-code]")).to_have_text(study.completion_code)
+    link = page.get_by_role("link", name="Return and confirm completion")
+    expect(link).to_have_attribute("href", re.compile(f"cc={study.completion_code}$"))
+    shot("done")
+
+    participant = Participant.objects.get(study=study)
+    assert participant.completed and participant.prolific_pid == "p1"
+    answers = Answer.objects.filter(participant=participant)
+    assert answers.count() == answered == participant.trials.count()
+    assert all(a.plays == 1 and a.listening_ms > 0 for a in answers)
+
+    secrets = [w.lower() for w in FORBIDDEN_WORDS]
+    for stimulus in Stimulus.objects.filter(study_items__study=study).select_related("piece"):
+        secrets += [stimulus.token.lower(), stimulus.piece.name.lower()]
+        secrets.append(stimulus.audio_mp3.name.rsplit("/", 1)[-1].lower())
+    assert len(recorder.responses) > 20
+    for url, headers, body in recorder.responses:
+        received = " ".join([url, *(f"{k}: {v}" for k, v in headers.items())]).lower()
+        received += body.decode("latin-1").lower()
+        leaks = [s for s in secrets if s in received]
+        assert not leaks, f"{url} reveals {leaks}"
+        if "/a/" in url:
+            assert headers["content-type"] == "audio/mpeg"
+            assert "content-disposition" not in headers and "last-modified" not in headers
