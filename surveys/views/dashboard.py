@@ -18,10 +18,14 @@ from surveys.spec import study_stimulus_spec
 
 def _with_progress(queryset):
     return queryset.annotate(
-        n_started=Count("participants"),
-        n_consented=Count("participants", filter=Q(participants__consented_at__isnull=False)),
-        n_completed=Count("participants", filter=Q(participants__completed_at__isnull=False)),
-        n_excluded=Count("participants", filter=Q(participants__excluded=True)),
+        n_started=Count("participants", distinct=True),
+        n_consented=Count(
+            "participants", filter=Q(participants__consented_at__isnull=False), distinct=True
+        ),
+        n_completed=Count(
+            "participants", filter=Q(participants__completed_at__isnull=False), distinct=True
+        ),
+        n_excluded=Count("participants", filter=Q(participants__excluded=True), distinct=True),
         n_pool=Count("items", filter=Q(items__role=StudyStimulus.Role.POOL), distinct=True),
     )
 

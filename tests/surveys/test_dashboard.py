@@ -1,0 +1,134 @@
+"""Researchers create, open and follow studies from the dashboard or the command line."""
+
+import json
+import shutil
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from surveys.models import Study
+from tests.surveys.factories import make_attention_clips, make_stimuli, open_study
+from tests.surveys.helpers import take_study
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def researcher() -> Client:
+    client = Client()
+    client.force_login(User.objects.create_user("ada", password="pw-long-enough-1"))
+    return client
+
+
+def test_study_pages_need_a_login():
+    response = Client().get("/dashboard/studies/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_create_open_and_follow_a_study(researcher):
+    stimuli = make_stimuli(2, {"seq2seq": 2})
+    response = researcher.post(
+        "/dashboard/studies/new/",
+        {
+            "slug": "pilot",
+            "title": "Listening study",
+            "consent_text": "ok",
+            "instructions": "listen",
+            "trials_per_participant": 4,
+            "attention_checks": 0,
+            "headphone_trials": 0,
+            "target_participants": 10,
+            "pool": [s.pk for s in stimuli],
+            "rules_json": json.dumps({"headphone_min_correct": 0}),
+        },
+    )
+    assert response.status_code == 302
+    study = Study.objects.get(slug="pilot")
+    assert study.state == "draft" and study.items.count() == 4
+    assert study.items.filter(source="seq2seq", batch__isnull=False).count() == 2
+    researcher.post("/dashboard/studies/pilot/open/")
+    study.refresh_from_db()
+    assert study.state == "open" and study.frozen_rules["headphone_min_correct"] == 0
+    take_study(Client(), "pilot")
+    page = researcher.get("/dashboard/studies/pilot/").content.decode()
+    assert "1 of 10 completed" in page and "/s/pilot/" in page and "PROLIFIC_PID" in page
+    listing = researcher.get("/dashboard/studies/").content.decode()
+    assert "pilot" in listing
+    researcher.post("/dashboard/studies/pilot/close/")
+    assert Study.objects.get(slug="pilot").state == "closed"
+
+
+def test_bad_form_input_changes_nothing(researcher):
+    response = researcher.post(
+        "/dashboard/studies/new/",
+        {
+            "slug": "x",
+            "title": "t",
+            "consent_text": "c",
+            "trials_per_participant": 3,
+            "attention_checks": 0,
+            "headphone_trials": 0,
+            "target_participants": 1,
+            "rules_json": "{not json",
+        },
+    )
+    assert response.status_code == 200
+    assert b"even number" in response.content
+    assert not Study.objects.exists()
+
+
+def test_opening_an_incomplete_study_explains_why(researcher):
+    Study.objects.create(slug="empty", title="t", consent_text="c", trials_per_participant=4)
+    response = researcher.post("/dashboard/studies/empty/open/", follow=True)
+    assert b"human excerpts" in response.content
+    assert Study.objects.get(slug="empty").state == "draft"
+
+
+def test_create_study_command():
+    stimuli = make_stimuli(2, {"seq2seq": 2})
+    clips = make_attention_clips()
+    call_command(
+        "create_study",
+        "cmd",
+        "--trials",
+        "4",
+        "--attention",
+        "1",
+        "--stimuli",
+        *[str(s.pk) for s in stimuli],
+    )
+    study = Study.objects.get(slug="cmd")
+    study.attention_clips.add(*clips)
+    call_command(
+        "create_study", "cmd2", "--trials", "4", "--attention", "0", "--all-ready", "--open"
+    )
+    assert Study.objects.get(slug="cmd2").state == "open"
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("create_study", "cmd")
+    with pytest.raises(CommandError, match="no finished excerpt"):
+        call_command("create_study", "cmd3", "--stimuli", "99999")
+    with pytest.raises(CommandError, match="--rules"):
+        call_command("create_study", "cmd4", "--rules", '{"bogus": 1}')
+    with pytest.raises(CommandError, match="cannot open"):
+        call_command("create_study", "cmd5", "--trials", "40", "--all-ready", "--open")
+
+
+def test_admin_lists_render(admin_client):
+    open_study()
+    for page in ("study", "participant", "trial", "answer", "headphonetrial", "attentionclip"):
+        assert admin_client.get(f"/admin/surveys/{page}/").status_code == 200
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+def test_opening_makes_spoken_attention_clips_matched_to_the_pool():
+    make_stimuli(2, {"seq2seq": 2})
+    call_command(
+        "create_study", "spoken", "--trials", "4", "--attention", "2", "--all-ready", "--open"
+    )
+    study = Study.objects.get(slug="spoken")
+    clips = list(study.attention_clips.all())
+    assert study.state == "open" and len(clips) == 2
+    assert {c.expected_judged_human for c in clips} == {True, False}
+    assert all(c.audio_mp3.size > 10000 for c in clips)
