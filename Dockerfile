@@ -6,7 +6,7 @@ ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libfluidsynth3 fluid-soundfont-gm fluidsynth ffmpeg \
+ && apt-get install -y --no-install-recommends libfluidsynth3 fluid-soundfont-gm espeak-ng \
  && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=config.settings
