@@ -103,7 +103,10 @@ class Command(BaseCommand):
             + (" (stopped early)" if run.stopped_early else "")
         )
         if run.test_metrics:
-            shown = ", ".join(f"{k} {v:.4f}" for k, v in run.test_metrics.items())
+            shown = ", ".join(
+                f"{k} {v}" if isinstance(v, int) else f"{k} {v:.4f}"
+                for k, v in run.test_metrics.items()
+            )
             self.stdout.write(f"test split: {shown}")
         self.stdout.write(f"checkpoint: {run.best_checkpoint}")
 
