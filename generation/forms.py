@@ -235,7 +235,7 @@ class GenerationBatchForm(forms.Form):
     bars = forms.IntegerField(label="Length (bars)", min_value=1, max_value=256, initial=16)
     beats_per_bar = forms.IntegerField(label="Beats per bar", min_value=1, max_value=12, initial=4)
     seed_strategy = forms.ChoiceField(
-        label="Seed",
+        label="Seed strategy",
         choices=[
             ("zeros", "zeros: silence"),
             ("random", "random notes"),

@@ -1,0 +1,182 @@
+"""A researcher, in a real browser, runs an experiment end to end on real Celery workers: logs in,
+trains a small network, generates from it, renders human and machine excerpts, creates and
+opens a study, and downloads its report. Every page is screenshotted into test-artifacts/."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from playwright.sync_api import expect
+
+from generation.models import GenerationBatch, TrainingRun
+from generation.models.runs import Status
+from surveys.models import Stimulus, Study
+from tests.generation.dashboard_helpers import small_corpus_fixture  # noqa: F401 - fixture
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a-long-password-1"
+JOB_TIMEOUT_MS = 240_000
+
+
+def _database_url() -> str:
+    """The live server's test database, for the worker process to use too."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        name = str(db["NAME"])
+        if connection.is_in_memory_db():
+            pytest.skip("a worker process cannot see an in-memory SQLite test database")
+        return f"sqlite:///{name}"
+    user = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(live_server):
+    """A real worker consuming both queues, on the test database and media folder."""
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).ping()
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": _database_url(),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "TORCH_DEVICE": "cpu",
+    }
+    argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker"]
+    argv += ["-Q", "gpu,cpu", "-c", "2", "-n", f"e2e-{uuid.uuid4().hex[:8]}@%h"]
+    argv += ["--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
+    process = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)
+    yield process
+    process.terminate()
+    process.wait(timeout=60)
+
+
+@pytest.fixture
+def desktop(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def researcher(db, django_user_model):
+    return django_user_model.objects.create_user("ada", password=PASSWORD, is_staff=True)
+
+
+def test_a_researcher_runs_an_experiment_from_the_browser(
+    live_server, worker, desktop, artifacts, researcher, small_corpus, tmp_path
+):
+    page = desktop.new_page()
+    shots = []
+
+    def shot(name: str) -> None:
+        page.screenshot(path=artifacts / f"researcher-{len(shots):02d}-{name}.png", full_page=True)
+        shots.append(name)
+
+    def wait_until_done() -> None:
+        """progress.js polls and reloads the page when the job ends."""
+        expect(page.locator(".job [data-field=state]").first).to_have_text(
+            "done", timeout=JOB_TIMEOUT_MS
+        )
+
+    page.goto(f"{live_server.url}/dashboard/")
+    expect(page.get_by_role("heading", name="Researcher login")).to_be_visible()
+    shot("login")
+    page.get_by_label("User name").fill("ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    shot("dashboard")
+
+    page.get_by_role("link", name="Corpora").first.click()
+    expect(page.get_by_role("link", name="mini")).to_be_visible()
+    shot("corpora")
+
+    # Train: a tiny roll LSTM, on the gpu queue (the worker runs it on CPU).
+    page.goto(f"{live_server.url}/dashboard/runs/new/")
+    page.get_by_label("Network").select_option("roll_lstm")
+    for label, value in {
+        "Epochs": "2",
+        "Batch size": "8",
+        "LSTM hidden size": "8",
+        "Dense layer size": "8",
+        "Input window (steps)": "8",
+        "Window stride (steps)": "4",
+        "Training windows per epoch": "16",
+        "Validation windows": "8",
+        "Piano-roll steps per beat": "2",
+    }.items():
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_label("Device").select_option("cpu")
+    shot("train-form")
+    page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_role("heading", name="Run")).to_contain_text("roll_lstm")
+    shot("run-queued")
+    wait_until_done()
+    expect(page.locator("svg.chart")).to_have_count(3)
+    shot("run-done")
+    run = TrainingRun.objects.get()
+    assert run.status == Status.SUCCEEDED and len(run.history) == 2
+
+    # Generate from the run's best checkpoint.
+    page.get_by_role("link", name="Generate from this run").click()
+    page.get_by_label("Pieces").fill("4")
+    page.get_by_label("Length (bars)").fill("4")
+    page.get_by_label("Seed strategy").select_option("random")
+    shot("generate-form")
+    page.get_by_role("button", name="Generate").click()
+    wait_until_done()
+    expect(page.get_by_role("heading", name="Samples")).to_be_visible()
+    shot("batch-done")
+    batch = GenerationBatch.objects.get()
+    assert batch.status == Status.SUCCEEDED and batch.samples.count() == 4
+
+    # Render machine and held-out human excerpts, both 2 bars, on the cpu queue.
+    page.get_by_role("link", name="Stimuli").first.click()
+    page.get_by_label("Generated pieces of batch").select_option(str(batch.pk))
+    page.get_by_label("Excerpt length (bars)").fill("2")
+    page.get_by_role("button", name="Render").click()
+    page.get_by_label("Human pieces of corpus").select_option("mini")
+    page.get_by_label("Split").select_option("test")
+    page.get_by_label("Excerpt length (bars)").fill("2")
+    page.get_by_role("button", name="Render").click()
+    for index in range(2):
+        expect(page.locator(".job [data-field=state]").nth(index)).to_have_text(
+            "done", timeout=JOB_TIMEOUT_MS
+        )
+    shot("stimuli")
+    ready = Stimulus.objects.filter(status=Stimulus.Status.READY)
+    assert ready.filter(source_kind=Stimulus.SourceKind.HUMAN).exists()
+    assert ready.filter(source_kind=Stimulus.SourceKind.MACHINE).exists()
+
+    # Create and open a study from every finished excerpt.
+    page.goto(f"{live_server.url}/dashboard/studies/new/")
+    page.get_by_label("Slug").fill("e2e-study")
+    page.get_by_label("Title").fill("Who composed it?")
+    page.get_by_label("Consent text").fill("A test study. Taking part is voluntary.")
+    page.get_by_label("Trials per participant").fill("2")
+    page.get_by_label("Attention checks").fill("0")
+    for box in page.locator("input[name=pool]").all():
+        box.check()
+    shot("study-form")
+    page.get_by_role("button", name="Create draft").click()
+    page.get_by_role("button", name="Open the study").click()
+    expect(page.get_by_text("The study is open")).to_be_visible()
+    shot("study-open")
+    assert Study.objects.get(slug="e2e-study").state == Study.State.OPEN
+
+    # Its report, and the report downloaded as JSON.
+    page.goto(f"{live_server.url}/reports/e2e-study/")
+    shot("report")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Report (JSON)").click()
+    saved = tmp_path / "report.json"
+    download.value.save_as(saved)
+    assert isinstance(json.loads(saved.read_text()), dict)
+    assert len(shots) == 12

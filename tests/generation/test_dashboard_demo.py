@@ -1,0 +1,48 @@
+"""`manage.py demo --quick --no-serve` builds an open study from nothing; a rerun reuses it."""
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+
+from generation.models import GenerationBatch, TrainingRun
+from generation.models.runs import Status
+from surveys.models import Stimulus, Study
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+
+def test_the_demo_sets_up_an_open_study_with_human_and_machine_excerpts(capsys):
+    call_command("demo", "--quick", "--no-serve", "--password", "demo-password-1")
+    out = capsys.readouterr().out
+    assert "SCALED DOWN" in out
+    assert "Participant link: http://127.0.0.1:8000/s/demo/" in out
+    assert "Login:            researcher / demo-password-1" in out
+    runs = TrainingRun.objects.all()
+    assert sorted(runs.values_list("model_kind", flat=True)) == [
+        "roll_lstm",
+        "seq2seq",
+        "token_lstm",
+    ]
+    assert all(run.status == Status.SUCCEEDED for run in runs)
+    assert GenerationBatch.objects.filter(status=Status.SUCCEEDED).count() == 3
+    study = Study.objects.get(slug="demo")
+    assert study.state == Study.State.OPEN
+    kinds = set(study.stimuli.values_list("source_kind", flat=True))
+    assert kinds == {Stimulus.SourceKind.HUMAN, Stimulus.SourceKind.MACHINE}
+    human_splits = set(
+        study.stimuli.filter(source_kind=Stimulus.SourceKind.HUMAN).values_list(
+            "piece__split", flat=True
+        )
+    )
+    assert human_splits == {"test"}
+    assert authenticate(username="researcher", password="demo-password-1").is_staff
+
+    call_command("demo", "--quick", "--no-serve", "--password", "demo-password-2")
+    again = capsys.readouterr().out
+    assert again.count("reusing it") == 7  # three runs, three batches, the study
+    assert TrainingRun.objects.count() == 3 and GenerationBatch.objects.count() == 3
+
+
+def test_the_demo_refuses_too_few_chorales():
+    with pytest.raises(CommandError, match="at least 8"):
+        call_command("demo", "--quick", "--no-serve", "--chorales", "3")
