@@ -65,8 +65,8 @@ def line_chart(
     ys = [y for _, y in points]
     x_low, x_high = min(xs), max(xs)
     y_low, y_high = min(ys), max(ys)
-    if y_high == y_low:
-        y_low, y_high = y_low - 0.5, y_high + 0.5
+    if y_high == y_low:  # a flat line: centre it, without inventing negative values for scores
+        y_low, y_high = (max(0.0, y_low - 0.5) if y_low >= 0 else y_low - 0.5), y_high + 0.5
 
     def px(x: float) -> float:
         return left + (plot_w * (x - x_low) / (x_high - x_low) if x_high > x_low else plot_w / 2)

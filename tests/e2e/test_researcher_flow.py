@@ -134,6 +134,9 @@ def test_a_researcher_runs_an_experiment_from_the_browser(
     wait_until_done()
     expect(page.get_by_role("heading", name="Samples")).to_be_visible()
     shot("batch-done")
+    page.get_by_role("link", name="0", exact=True).click()
+    expect(page.locator("svg.roll")).to_be_visible()
+    shot("piece")
     batch = GenerationBatch.objects.get()
     assert batch.status == Status.SUCCEEDED and batch.samples.count() == 4
 
@@ -179,4 +182,4 @@ def test_a_researcher_runs_an_experiment_from_the_browser(
     saved = tmp_path / "report.json"
     download.value.save_as(saved)
     assert isinstance(json.loads(saved.read_text()), dict)
-    assert len(shots) == 12
+    assert len(shots) == 13

@@ -38,14 +38,15 @@ def researcher_fixture(client, django_user_model):
 
 
 @pytest.fixture(name="eager_celery")
-def eager_celery_fixture():
-    """Launches run the task in the test's own process and database, as a worker would."""
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = False
-    app.conf.task_store_eager_result = True
-    yield
-    app.conf.task_always_eager = False
-    app.conf.task_store_eager_result = False
+def eager_celery_fixture(monkeypatch):
+    """Launches run the task in the test's own process and database, as a worker would, and
+    store their results as a worker would. Tasks read store_eager_result when Celery binds
+    them, which may have happened already, so it is set on each task too."""
+    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    monkeypatch.setattr(app.conf, "task_eager_propagates", False)
+    monkeypatch.setattr(app.conf, "task_store_eager_result", True)
+    for task in app.tasks.values():
+        monkeypatch.setattr(task, "store_eager_result", True)
 
 
 def melody(seed: int, beats: int = 24) -> bytes:
