@@ -6,7 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from generation.models import Corpus, GenerationBatch, TrainingRun
-from generation.views.jobs import describe_row, describe_task, recent_tasks
+from generation.views.jobs import JobView, describe_row, describe_task, recent_tasks
+from generation.views.stimuli import describe_render
 from surveys.models import Stimulus
 from worker.status import broker_status
 
@@ -22,6 +23,10 @@ def _broker_status():
     return status
 
 
+def describe_entry(task: dict) -> JobView:
+    return describe_render(task) if task.get("kind") == "render" else describe_task(task["id"])
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     runs = list(TrainingRun.objects.select_related("corpus")[:5])
@@ -31,7 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "broker": _broker_status(),
         "runs": [(run, describe_row(run)) for run in runs],
         "batches": [(batch, describe_row(batch)) for batch in batches],
-        "tasks": [(task, describe_task(task["id"])) for task in tasks],
+        "tasks": [(task, describe_entry(task)) for task in tasks],
         "n_corpora": Corpus.objects.count(),
         "n_stimuli": Stimulus.objects.filter(status=Stimulus.Status.READY).count(),
     }

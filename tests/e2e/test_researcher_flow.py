@@ -11,11 +11,13 @@ import uuid
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from playwright.sync_api import expect
 
 from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import Status
+from generation.views.jobs import RECENT_TASKS_KEY
 from surveys.models import Stimulus, Study
 from tests.generation.dashboard_helpers import small_corpus_fixture  # noqa: F401 - fixture
 
@@ -66,6 +68,7 @@ def desktop(browser):
 
 @pytest.fixture
 def researcher(db, django_user_model):
+    cache.delete(RECENT_TASKS_KEY)  # the job list lives in Redis, shared with other test runs
     return django_user_model.objects.create_user("ada", password=PASSWORD, is_staff=True)
 
 
@@ -92,6 +95,13 @@ def test_a_researcher_runs_an_experiment_from_the_browser(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    for _ in range(90):  # until the home page lists the worker on both queues
+        if page.locator("table").first.inner_text().count("e2e-") == 2:
+            break
+        page.wait_for_timeout(1000)
+        page.reload()
+    else:
+        pytest.fail("the worker did not start within 90 s")
     shot("dashboard")
 
     page.get_by_role("link", name="Corpora").first.click()

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 
 from generation.midi_files import content_hash, count_pitched_notes, midi_bytes, read_midi
 from generation.models import Corpus, Piece
+from generation.views.jobs import RECENT_TASKS_KEY
 from tests.conftest import make_midi
 from worker.celery_app import app
 
@@ -32,6 +34,7 @@ TINY_RUN = {
 
 @pytest.fixture(name="researcher")
 def researcher_fixture(client, django_user_model):
+    cache.delete(RECENT_TASKS_KEY)  # the job list lives in Redis, shared with other test runs
     user = django_user_model.objects.create_user("ada", password="a-long-password-1")
     client.force_login(user)
     return user
