@@ -3,10 +3,29 @@
 import pretty_midi
 import pytest
 
+from worker.celery_app import app
+
+EAGER_SETTINGS = ("task_always_eager", "task_eager_propagates", "task_store_eager_result")
+
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def eager_celery(monkeypatch):
+    """Tasks run in the test's own process and database and store their results as a worker
+    would. Tasks read store_eager_result when Celery binds them, so it is set on each task too.
+    The real worker process is exercised in tests/worker and tests/e2e."""
+    saved = {key: app.conf[key] for key in EAGER_SETTINGS}
+    app.conf.update(
+        task_always_eager=True, task_eager_propagates=False, task_store_eager_result=True
+    )
+    for task in app.tasks.values():
+        monkeypatch.setattr(task, "store_eager_result", True)
+    yield
+    app.conf.update(saved)
 
 
 def make_midi(

@@ -1,4 +1,4 @@
-"""Shared set-up for the dashboard tests: a researcher, a small corpus, Celery run in-process."""
+"""Shared set-up for the dashboard tests: a researcher and a small corpus."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,6 @@ from generation.midi_files import content_hash, count_pitched_notes, midi_bytes,
 from generation.models import Corpus, Piece
 from generation.views.jobs import RECENT_TASKS_KEY
 from tests.conftest import make_midi
-from worker.celery_app import app
 
 TINY_RUN = {
     "model": "roll_lstm",
@@ -38,18 +37,6 @@ def researcher_fixture(client, django_user_model):
     user = django_user_model.objects.create_user("ada", password="a-long-password-1")
     client.force_login(user)
     return user
-
-
-@pytest.fixture(name="eager_celery")
-def eager_celery_fixture(monkeypatch):
-    """Launches run the task in the test's own process and database, as a worker would, and
-    store their results as a worker would. Tasks read store_eager_result when Celery binds
-    them, which may have happened already, so it is set on each task too."""
-    monkeypatch.setattr(app.conf, "task_always_eager", True)
-    monkeypatch.setattr(app.conf, "task_eager_propagates", False)
-    monkeypatch.setattr(app.conf, "task_store_eager_result", True)
-    for task in app.tasks.values():
-        monkeypatch.setattr(task, "store_eager_result", True)
 
 
 def melody(seed: int, beats: int = 24) -> bytes:

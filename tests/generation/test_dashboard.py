@@ -11,7 +11,6 @@ from generation.charts import Series, line_chart, piano_roll
 from generation.models import Corpus
 from generation.views.jobs import JobView, format_duration
 from tests.generation.dashboard_helpers import (  # noqa: F401 - fixtures
-    eager_celery_fixture,
     melody,
     researcher_fixture,
 )

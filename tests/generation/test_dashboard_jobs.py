@@ -11,7 +11,6 @@ from generation.views.runs import STOPPED
 from surveys.models import Stimulus
 from tests.generation.dashboard_helpers import (  # noqa: F401 - fixtures
     TINY_RUN,
-    eager_celery_fixture,
     researcher_fixture,
     small_corpus_fixture,
 )

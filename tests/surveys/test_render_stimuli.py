@@ -10,7 +10,6 @@ from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, Tr
 from surveys.models import Stimulus
 from surveys.tasks.stimuli import render_piece, render_stimuli
 from tests.generation.audio_helpers import SHORT, human_like, machine_like
-from worker.celery_app import app
 
 pytestmark = pytest.mark.django_db
 PARAMS = SHORT.as_dict()
@@ -127,9 +126,7 @@ def test_render_command_explains_bad_input(db):
         call_command("render", corpus="nope", params='{"excerpt": {"bars": 0}}')
 
 
-def test_batch_task_fans_out_one_task_per_piece(human_piece, machine_piece, monkeypatch):
-    monkeypatch.setattr(app.conf, "task_always_eager", True)
-    monkeypatch.setattr(app.conf, "task_store_eager_result", False)
+def test_batch_task_fans_out_one_task_per_piece(human_piece, machine_piece, eager_celery):
     result = render_stimuli.apply(args=([human_piece.pk, machine_piece.pk], PARAMS)).get()
     assert result["pieces"] == 2
     assert sorted(Stimulus.objects.values_list("status", flat=True)) == ["ready", "ready"]
