@@ -9,19 +9,24 @@ worker dies: every task must therefore be idempotent and resumable.
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 GPU_QUEUE = "gpu"
 CPU_QUEUE = "cpu"
+QUEUES = (GPU_QUEUE, CPU_QUEUE)
 
 app = Celery("turing_music")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
-    task_queues=(Queue(GPU_QUEUE), Queue(CPU_QUEUE)),
+    task_queues=tuple(
+        Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
+    ),
     task_default_queue=CPU_QUEUE,
-    task_routes={"gpu.*": {"queue": GPU_QUEUE}, "cpu.*": {"queue": CPU_QUEUE}},
+    task_default_exchange=CPU_QUEUE,
+    task_default_routing_key=CPU_QUEUE,
+    task_routes={f"{name}.*": {"queue": name, "routing_key": name} for name in QUEUES},
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
