@@ -12,8 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pretty_midi
 from music21 import corpus as m21corpus
 from music21 import stream
+
+from generation.midi_files import midi_bytes
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,49 @@ def _score_to_midi(score: stream.Stream) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "piece.mid"
         score.write("midi", fp=str(path))
-        return path.read_bytes()
+        data = path.read_bytes()
+    pickup_gap = _pickup_gap_beats(score)
+    return _delay(data, pickup_gap) if pickup_gap else data
+
+
+def _pickup_gap_beats(score: stream.Stream) -> float:
+    """How much of the bar a pickup (anacrusis) leaves out, in quarter notes.
+
+    music21 writes a pickup bar at time 0 as if it were a whole bar, so every bar line in the
+    MIDI file would fall that far before the true downbeats; excerpts cut "at a bar line" would
+    then start mid-bar in human music only. Delaying the music by this gap realigns them.
+    """
+    parts = score.parts if score.parts else [score]
+    measures = parts[0].getElementsByClass(stream.Measure)
+    return float(measures[0].paddingLeft) if measures else 0.0
+
+
+def _delay(data: bytes, beats: float) -> bytes:
+    """The same MIDI with every event `beats` later and its metre still counted from time 0."""
+    pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
+    tempi = pm.get_tempo_changes()[1]
+    if len(tempi) != 1:
+        return data  # a tempo map would need shifting too; no bundled pickup piece has one
+    seconds = beats * 60.0 / tempi[0]
+    for instrument in pm.instruments:
+        for note in instrument.notes:
+            note.start += seconds
+            note.end += seconds
+        for event in instrument.control_changes + instrument.pitch_bends:
+            event.time += seconds
+    metre = []
+    for change in pm.time_signature_changes:
+        same = metre and (metre[-1].numerator, metre[-1].denominator) == (
+            change.numerator,
+            change.denominator,
+        )
+        if not same:
+            change.time = change.time + seconds if metre else 0.0
+            metre.append(change)
+    pm.time_signature_changes = metre
+    for key in pm.key_signature_changes:
+        key.time = key.time + seconds if key.time > 0 else 0.0
+    return midi_bytes(pm)
 
 
 def iter_files(paths: list[Path]) -> Iterator[SourcePiece]:

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from generation.corpora import SourcePiece, iter_bundled, iter_zip
 from generation.corpus_setup import upload_corpus
 from generation.importing import import_pieces
-from generation.midi_files import midi_bytes
+from generation.midi_files import midi_bytes, read_midi
 from generation.models import Corpus, Piece
 from generation.splits import split_for
 from tests.conftest import make_midi
@@ -93,3 +93,13 @@ def test_folk_songs_come_one_per_tune():
     pieces = list(iter_bundled("essen", limit=3))
     assert len(pieces) == 3 and all(p.data for p in pieces)
     assert pieces[0].name.endswith("#1") and pieces[1].name.endswith("#2")
+
+
+def test_a_pickup_bar_is_delayed_so_bar_lines_fall_on_downbeats():
+    [chorale] = iter_bundled("bach", limit=1)  # BWV 269: 3/4 with a one-beat pickup
+    pm = read_midi(chorale.data)
+    beat = 60.0 / pm.get_tempo_changes()[1][0]
+    onsets = sorted({round(n.start / beat, 3) for i in pm.instruments for n in i.notes})
+    downbeats = [round(t / beat, 3) for t in pm.get_downbeats()]
+    assert onsets[0] == 2.0  # the pickup fills the end of bar 0 ...
+    assert downbeats[:3] == [0.0, 3.0, 6.0] and 3.0 in onsets  # ... and bar 1 starts on time
