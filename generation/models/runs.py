@@ -23,6 +23,9 @@ class Status(models.TextChoices):
     FAILED = "failed", "failed"
 
 
+STOPPED = "stopped by the researcher; resume continues from the last checkpoint"
+
+
 class TrainingRun(models.Model):
     """One network trained on one corpus; checkpoints live under MEDIA_ROOT/checkpoints/run-<id>."""
 
@@ -53,6 +56,11 @@ class TrainingRun(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.pk}: {self.model_kind} on {self.corpus.slug} ({self.status})"
+
+    @property
+    def was_stopped(self) -> bool:
+        """Stopped from the dashboard: a copy of its job still queued must not train it."""
+        return self.status == Status.FAILED and self.error == STOPPED
 
     @property
     def checkpoint_dir(self) -> Path:

@@ -156,6 +156,8 @@ def execute_training_run(
 @shared_task(bind=True, name="gpu.train", acks_late=True)
 def train_run(self, run_id: int) -> dict:
     run = TrainingRun.objects.select_related("corpus").get(pk=run_id)
+    if run.was_stopped:
+        return {"run": run.pk, "status": run.status, "skipped": "stopped by the researcher"}
     reporter: list[ProgressReporter] = []
     epochs = TrainConfig.from_dict(run.config).epochs
 

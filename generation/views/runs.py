@@ -12,14 +12,13 @@ from django.views.decorators.http import require_POST
 from generation.charts import Series, line_chart
 from generation.forms import TrainingRunForm
 from generation.models import TrainingRun
-from generation.models.runs import Status
+from generation.models.runs import STOPPED, Status
 from generation.tasks.training import create_training_run, train_run
 from generation.views.jobs import describe_row
 from worker.celery_app import app
 
 # (title, metric) pairs drawn per epoch, train and valid on one chart each.
 CURVES = (("Loss", "loss"), ("F1 (frames)", "f1"), ("NLL per step", "nll"))
-STOPPED = "stopped by the researcher; resume continues from the last checkpoint"
 
 
 def learning_curves(history: list[dict]) -> list[str]:

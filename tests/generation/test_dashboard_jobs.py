@@ -4,10 +4,9 @@ import pytest
 from django.urls import reverse
 
 from generation.models import GenerationBatch, TrainingRun
-from generation.models.runs import Status
-from generation.tasks.training import create_training_run
+from generation.models.runs import STOPPED, Status
+from generation.tasks.training import create_training_run, train_run
 from generation.training import TrainConfig
-from generation.views.runs import STOPPED
 from surveys.models import Stimulus
 from tests.generation.dashboard_helpers import (  # noqa: F401 - fixtures
     TINY_RUN,
@@ -133,6 +132,15 @@ def test_a_stopped_run_resumes_and_finishes(client, researcher, small_corpus, ea
     run.refresh_from_db()
     assert run.status == Status.SUCCEEDED, run.error
     assert [e["epoch"] for e in run.history] == [1, 2]
+
+
+@pytest.mark.django_db
+def test_a_queued_job_of_a_stopped_run_does_not_train_it(client, researcher, small_corpus):
+    run = create_training_run(small_corpus, TrainConfig(**TINY_CONFIG), steps_per_beat=2)
+    client.post(reverse("dashboard:run-stop", args=[run.pk]))
+    outcome = train_run.apply(args=[run.pk]).get()
+    run.refresh_from_db()
+    assert outcome["skipped"] and run.error == STOPPED and not run.history
 
 
 @pytest.mark.django_db
