@@ -83,6 +83,11 @@ def _participants(study: Study, answers: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
+def preregistered_margin(study: Study) -> float:
+    """The equivalence margin fixed with the study's rules, as a proportion."""
+    return study.rules["equivalence_margin_points"] / 100
+
+
 def answer_tables(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The study's tidy answer table (experimental trials only) and its participant funnel."""
     values = (

@@ -238,16 +238,25 @@ def build_report(
     alpha: float = DEFAULT_ALPHA,
     level: float = 0.95,
     metrics: dict[str, pd.DataFrame] | None = None,
+    preregistered_margin: float | None = None,
 ) -> Report:
     """Validate the inputs and compute every table of the report.
 
     ``metrics`` (optional) maps a model label to music_metrics.compare_sets output; it is passed
     through so the report shows objective metrics next to the listening results.
+    ``preregistered_margin`` is the margin fixed when the study opened; a report computed with
+    another one says so, since its verdicts are then exploratory.
     """
     frame = tidy.validate(frame)
     funnel = tidy.validate_funnel(funnel) if funnel is not None else None
     data = tidy.analysed(frame)
     notes: list[str] = []
+    if preregistered_margin is not None and not math.isclose(margin, preregistered_margin):
+        notes.append(
+            f"The equivalence margin here ({margin * 100:g} points) is not the "
+            f"{preregistered_margin * 100:g} points fixed when the study opened: treat these "
+            "'passes' verdicts as exploratory."
+        )
     totals = {
         "judgments": int(len(frame)),
         "judgments_analysed": int(len(data)),

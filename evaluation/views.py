@@ -14,8 +14,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import get_object_or_404, render
 
 from evaluation import exports
-from evaluation.dataset import answer_tables, objective_metrics
-from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_MARGIN
+from evaluation.dataset import answer_tables, objective_metrics, preregistered_margin
+from evaluation.equivalence import DEFAULT_ALPHA
 from evaluation.plots import report_figures
 from evaluation.summary import Report, build_report, records
 from surveys.models import Study
@@ -40,10 +40,14 @@ def _float_param(request: HttpRequest, name: str, default: float, low: float, hi
 
 def _report(request: HttpRequest, slug: str) -> tuple[Study, Report]:
     study = get_object_or_404(Study, slug=slug)
-    margin = _float_param(request, "margin", DEFAULT_MARGIN, 0.0, 0.5)
+    planned = preregistered_margin(study)
+    margin = _float_param(request, "margin", planned, 0.0, 0.5)
     alpha = _float_param(request, "alpha", DEFAULT_ALPHA, 0.0, 0.5)
     frame, funnel = answer_tables(study)
-    return study, build_report(frame, funnel, study=study.slug, margin=margin, alpha=alpha)
+    report = build_report(
+        frame, funnel, study=study.slug, margin=margin, alpha=alpha, preregistered_margin=planned
+    )
+    return study, report
 
 
 def _download(text: str, filename: str, content_type: str) -> HttpResponse:

@@ -1,4 +1,7 @@
-"""Pre-registered exclusion rules: a plain dict, checked when a study opens and frozen there.
+"""Pre-registered rules: a plain dict, checked when a study opens and frozen there.
+
+Besides who is excluded, the rules fix the analysis's one free choice, the equivalence margin
+within which a model "passes for human", so it too is decided before any answer arrives.
 
 The rules are data so a study can store the exact copy in force, and the decision is a pure
 function of that copy and a participant's facts, so it can be recomputed and tested anywhere.
@@ -13,6 +16,7 @@ DEFAULT_RULES: dict = {
     "non_musician_max_years": 2,
     "exclude_musicians": False,
     "min_median_response_ms": 0,
+    "equivalence_margin_points": 10,
 }
 
 _BOOLS = ("require_completed", "exclude_musicians")
@@ -21,6 +25,7 @@ _COUNTS = (
     "attention_max_failed",
     "non_musician_max_years",
     "min_median_response_ms",
+    "equivalence_margin_points",
 )
 
 
@@ -39,6 +44,8 @@ def validate_rules(rules: dict) -> dict:
         value = merged[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{key} must be a whole number >= 0, not {value!r}")
+    if not 1 <= merged["equivalence_margin_points"] <= 49:
+        raise ValueError("equivalence_margin_points must lie between 1 and 49 percentage points")
     return merged
 
 

@@ -143,3 +143,18 @@ def test_report_command_refuses_unknown_study_and_bad_margin(bare_study):
         call_command("report", "nope")
     with pytest.raises(CommandError, match="margin"):
         call_command("report", bare_study.slug, "--margin", "2")
+
+
+def test_the_margin_fixed_at_opening_is_the_default_and_a_change_is_flagged():
+    study = open_study(
+        slug="planned",
+        exclusion_rules={"headphone_min_correct": 0, "equivalence_margin_points": 15},
+    )
+    planned = io.StringIO()
+    call_command("report", study.slug, "--json", stdout=planned)
+    report = json.loads(planned.getvalue())
+    assert report["settings"]["margin"] == 0.15
+    assert not any("exploratory" in note for note in report["notes"])
+    other = io.StringIO()
+    call_command("report", study.slug, "--json", "--margin", "0.1", stdout=other)
+    assert any("exploratory" in note for note in json.loads(other.getvalue())["notes"])

@@ -59,3 +59,9 @@ def test_gold_msi_training_score_reverses_the_agreement_items():
         training_score({"mt1": 3})
     with pytest.raises(ValueError, match="choice 7"):
         item_score(ITEMS[2], 7)
+
+
+@pytest.mark.parametrize("points", [0, 50, 2.5])
+def test_the_equivalence_margin_must_be_whole_points_below_half(points):
+    with pytest.raises(ValueError, match="equivalence_margin_points"):
+        validate_rules({"equivalence_margin_points": points})

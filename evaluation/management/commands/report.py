@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from evaluation import exports
-from evaluation.dataset import answer_tables, objective_metrics
-from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_MARGIN
+from evaluation.dataset import answer_tables, objective_metrics, preregistered_margin
+from evaluation.equivalence import DEFAULT_ALPHA
 from evaluation.summary import build_report
 from surveys.models import Study
 
@@ -17,8 +17,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--margin",
             type=float,
-            default=DEFAULT_MARGIN,
-            help="equivalence margin for 'passes', as a proportion (default 0.10 = 10 points)",
+            help="equivalence margin for 'passes', as a proportion (default: the one fixed when "
+            "the study opened, 0.10 = 10 points unless its rules say otherwise)",
         )
         parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -34,7 +34,9 @@ class Command(BaseCommand):
         except Study.DoesNotExist:
             known = ", ".join(Study.objects.values_list("slug", flat=True)[:20]) or "none yet"
             raise CommandError(f"no study {options['study']!r}; known studies: {known}") from None
-        if not 0 < options["margin"] < 0.5:
+        planned = preregistered_margin(study)
+        margin = planned if options["margin"] is None else options["margin"]
+        if not 0 < margin < 0.5:
             raise CommandError("--margin must be between 0 and 0.5, e.g. 0.10 for 10 points")
         if not 0 < options["alpha"] < 0.5:
             raise CommandError("--alpha must be between 0 and 0.5")
@@ -44,9 +46,10 @@ class Command(BaseCommand):
             frame,
             funnel,
             study=study.slug,
-            margin=options["margin"],
+            margin=margin,
             alpha=options["alpha"],
             metrics=metrics,
+            preregistered_margin=planned,
         )
         if options["json"]:
             self.stdout.write(exports.report_json(report))
