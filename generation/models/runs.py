@@ -26,7 +26,25 @@ class Status(models.TextChoices):
 STOPPED = "stopped by the researcher; resume continues from the last checkpoint"
 
 
-class TrainingRun(models.Model):
+class Job(models.Model):
+    """What every queued job row records: where it stands, on which device, under which task."""
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress = models.FloatField(default=0.0, help_text="share done, 0..1")
+    message = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    device = models.CharField(max_length=40, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created"]
+
+
+class TrainingRun(Job):
     """One network trained on one corpus; checkpoints live under MEDIA_ROOT/checkpoints/run-<id>."""
 
     corpus = models.ForeignKey(Corpus, on_delete=models.PROTECT, related_name="training_runs")
@@ -35,24 +53,12 @@ class TrainingRun(models.Model):
     encoding = models.JSONField(
         default=dict, help_text="what generation needs: representation, grid, input dim, vocabulary"
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    progress = models.FloatField(default=0.0, help_text="share of epochs done, 0..1")
-    message = models.CharField(max_length=300, blank=True)
-    error = models.TextField(blank=True)
     history = models.JSONField(default=list, help_text="per-epoch train and valid metrics")
     data_summary = models.JSONField(default=dict)
     test_metrics = models.JSONField(default=dict, help_text="best checkpoint on the test split")
     best_epoch = models.PositiveIntegerField(null=True, blank=True)
     best_valid_loss = models.FloatField(null=True, blank=True)
     stopped_early = models.BooleanField(default=False)
-    device = models.CharField(max_length=40, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created"]
 
     def __str__(self) -> str:
         return f"run {self.pk}: {self.model_kind} on {self.corpus.slug} ({self.status})"
@@ -75,7 +81,7 @@ class TrainingRun(models.Model):
         return self.checkpoint_dir / LAST
 
 
-class GenerationBatch(models.Model):
+class GenerationBatch(Job):
     """A batch of pieces sampled together from one run's best checkpoint."""
 
     run = models.ForeignKey(TrainingRun, on_delete=models.PROTECT, related_name="batches")
@@ -95,19 +101,7 @@ class GenerationBatch(models.Model):
     temperature = models.FloatField(default=1.0)
     threshold = models.FloatField(default=0.5)
     random_seed = models.BigIntegerField(default=0)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    progress = models.FloatField(default=0.0)
-    message = models.CharField(max_length=300, blank=True)
-    error = models.TextField(blank=True)
     settings = models.JSONField(default=dict, help_text="derived settings: steps, window, epoch")
-    device = models.CharField(max_length=40, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created"]
 
     def __str__(self) -> str:
         return f"batch {self.pk} of run {self.run_id} ({self.status})"
