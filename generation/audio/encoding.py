@@ -28,11 +28,18 @@ class EncodingSpec:
 
 
 def to_pcm16(audio: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
+    """16-bit PCM, rounded to nearest; 16-bit input is passed through, so a caller encoding one
+    signal twice converts it once. Scaled, then clipped, in place: the same numbers as clipping
+    first (the scale is monotonic and maps 1.0 to 32767 exactly), in one temporary array."""
+    if audio.dtype == np.dtype("<i2"):
+        return audio
+    scaled = np.multiply(audio, 32767)
+    np.clip(scaled, -32767, 32767, out=scaled)
+    return np.rint(scaled, out=scaled).astype("<i2")
 
 
 def encode_mp3(audio: np.ndarray, sample_rate: int, spec: EncodingSpec) -> bytes:
-    """Bare MPEG-1 Layer III frames of mono audio."""
+    """Bare MPEG-1 Layer III frames of mono audio (float in [-1, 1], or 16-bit PCM)."""
     encoder = lameenc.Encoder()
     encoder.set_bit_rate(spec.mp3_kbps)
     encoder.set_in_sample_rate(sample_rate)
@@ -42,7 +49,7 @@ def encode_mp3(audio: np.ndarray, sample_rate: int, spec: EncodingSpec) -> bytes
 
 
 def encode_opus(audio: np.ndarray, sample_rate: int, spec: EncodingSpec) -> bytes:
-    """Mono Opus in Ogg, hard constant bit rate."""
+    """Mono Opus in Ogg, hard constant bit rate (float in [-1, 1], or 16-bit PCM)."""
     if sample_rate != OPUS_RATE:
         raise ValueError(f"Opus stimuli need {OPUS_RATE} Hz audio, got {sample_rate} Hz")
     buffer = io.BytesIO()

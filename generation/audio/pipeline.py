@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 import pretty_midi
 
 from generation.audio.canonical import CanonicalForm, canonicalise
-from generation.audio.encoding import EncodingSpec, encode_mp3, encode_opus
+from generation.audio.encoding import EncodingSpec, encode_mp3, encode_opus, to_pcm16
 from generation.audio.excerpt import ExcerptSpec, cut_excerpt
 from generation.audio.finishing import FinishSpec, finish
 from generation.audio.rollimage import roll_png
@@ -120,9 +120,10 @@ def prepare_stimulus(
         duration_seconds=len(audio) / rate,
         **asdict(finished),
     )
+    pcm = to_pcm16(audio)
     return RenderedStimulus(
-        mp3=encode_mp3(audio, rate, spec.encoding),
-        ogg=encode_opus(audio, rate, spec.encoding),
+        mp3=encode_mp3(pcm, rate, spec.encoding),
+        ogg=encode_opus(pcm, rate, spec.encoding),
         roll_png=image,
         facts=facts,
     )
