@@ -57,30 +57,36 @@ def roll_to_midi(
     step = 60.0 / tempo / steps_per_beat
     pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
     instrument = pretty_midi.Instrument(program=program)
-    for key in range(KEYS):
-        for first, stop in _note_spans(roll[:, key, :]):
-            instrument.notes.append(
-                pretty_midi.Note(velocity, LOWEST_PITCH + key, first * step, stop * step)
-            )
+    keys, starts, stops = _note_spans(roll)
+    for key, first, stop in zip(keys.tolist(), starts.tolist(), stops.tolist(), strict=True):
+        instrument.notes.append(
+            pretty_midi.Note(velocity, LOWEST_PITCH + key, first * step, stop * step)
+        )
     instrument.notes.sort(key=lambda n: (n.start, n.pitch))
     pm.instruments.append(instrument)
     return pm
 
 
-def _note_spans(key_roll: np.ndarray) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    start: int | None = None
-    for t, (onset, held) in enumerate(key_roll):
-        if onset or (held and start is None):
-            if start is not None:
-                spans.append((start, t))
-            start = t
-        elif not held and start is not None:
-            spans.append((start, t))
-            start = None
-    if start is not None:
-        spans.append((start, len(key_roll)))
-    return spans
+def _note_spans(roll: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(key, first step, stop step) of every note, found for all keys at once.
+
+    A note starts at an onset, or at a held step after silence; it lasts until the next start
+    or the first step that is neither onset nor held. Each key's row gets a final boundary so a
+    search for the next boundary never runs into the next key.
+    """
+    onset = roll[:, :, ONSET].T.astype(bool)
+    held = roll[:, :, SUSTAIN].T.astype(bool)
+    sounding = onset | held
+    after_sound = np.zeros_like(sounding)
+    after_sound[:, 1:] = sounding[:, :-1]
+    starts = onset | (held & ~after_sound)
+    boundaries = np.concatenate([starts | ~sounding, np.ones((KEYS, 1), dtype=bool)], axis=1)
+    width = boundaries.shape[1]
+    keys, firsts = np.nonzero(starts)
+    flat_boundaries = np.flatnonzero(boundaries)
+    flat_starts = keys * width + firsts
+    stops = flat_boundaries[np.searchsorted(flat_boundaries, flat_starts, side="right")]
+    return keys, firsts, stops - keys * width
 
 
 def flatten(roll: np.ndarray) -> np.ndarray:

@@ -98,3 +98,30 @@ def test_vocabulary_round_trip_and_unknown_tokens():
 def test_malformed_token_is_refused():
     with pytest.raises(ValueError, match="malformed"):
         tokens.token_pitches("X#")
+
+
+def reference_spans(key_roll: np.ndarray) -> list[tuple[int, int]]:
+    """A step-by-step reading of one key, as a person would decode it."""
+    spans, start = [], None
+    for t, (onset, held) in enumerate(key_roll):
+        if onset or (held and start is None):
+            if start is not None:
+                spans.append((start, t))
+            start = t
+        elif not held and start is not None:
+            spans.append((start, t))
+            start = None
+    if start is not None:
+        spans.append((start, len(key_roll)))
+    return spans
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_decoding_any_roll_matches_a_step_by_step_reading(seed):
+    roll = (np.random.default_rng(seed).random((40, 88, 2)) < 0.2).astype(np.uint8)
+    notes = pianoroll.roll_to_midi(roll, steps_per_beat=1, tempo=60).instruments[0].notes
+    decoded = sorted((n.pitch - 21, round(n.start), round(n.end)) for n in notes)
+    expected = sorted(
+        (key, start, stop) for key in range(88) for start, stop in reference_spans(roll[:, key])
+    )
+    assert decoded == expected
