@@ -1,4 +1,5 @@
-"""Admin lists for studies, participants, trials and answers: the columns a researcher checks."""
+"""Admin lists for stimuli, studies, participants, trials and answers: the columns a researcher
+checks."""
 
 from django.contrib import admin
 
@@ -7,10 +8,29 @@ from surveys.models import (
     AttentionClip,
     HeadphoneTrial,
     Participant,
+    Stimulus,
     Study,
     StudyStimulus,
     Trial,
 )
+
+
+@admin.register(Stimulus)
+class StimulusAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "source_kind",
+        "source_label",
+        "piece",
+        "status",
+        "duration_seconds",
+        "loudness_lufs",
+        "created",
+    ]
+    list_filter = ["source_kind", "status", "source_label"]
+    search_fields = ["piece__name", "piece__title", "token"]
+    raw_id_fields = ["piece"]
+    readonly_fields = ["token", "created"]
 
 
 class StudyStimulusInline(admin.TabularInline):
