@@ -15,6 +15,15 @@ import numpy as np
 
 _MASK = (1 << 64) - 1
 
+# A generated piece counts as a copy, and stays out of studies unless asked for, when it repeats
+# two bars of 4/4 verbatim from the training split, or half of its n-grams occur there.
+MEMORISED_BEATS = 8.0
+MEMORISED_NGRAM_SHARE = 0.5
+
+
+def is_memorised(longest_verbatim_beats: float, ngram_share: float) -> bool:
+    return longest_verbatim_beats >= MEMORISED_BEATS or ngram_share >= MEMORISED_NGRAM_SHARE
+
 
 @dataclass(frozen=True)
 class MemorisationScore:

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
+from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE
 from generation.models.corpus import Corpus, Piece
 from generation.networks import MODEL_KINDS
 from generation.sampling import SAMPLING_MODES, SEED_STRATEGIES
@@ -106,11 +107,12 @@ class GenerationBatch(Job):
     def __str__(self) -> str:
         return f"batch {self.pk} of run {self.run_id} ({self.status})"
 
-    def study_pieces(self, max_verbatim_beats: float):
-        """Pieces fit for a study: sounding, and copying no more than max_verbatim_beats."""
+    def study_pieces(self):
+        """Pieces fit for a study: sounding, and not copies of the training split."""
         return Piece.objects.filter(
             generations__batch=self,
-            generations__longest_verbatim_beats__lte=max_verbatim_beats,
+            generations__longest_verbatim_beats__lt=MEMORISED_BEATS,
+            generations__ngram_share__lt=MEMORISED_NGRAM_SHARE,
         ).distinct()
 
 

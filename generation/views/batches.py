@@ -7,14 +7,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from generation.forms import GenerationBatchForm
+from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE, is_memorised
 from generation.models import GenerationBatch, TrainingRun
 from generation.tasks.generating import create_generation_batch, generate_batch
 from generation.views.jobs import describe_row
 
 # A sample copying two 4/4 bars or more of the training split verbatim is flagged: it would
 # test the model's memory, not its composition.
-MEMORISED_BEATS = 8.0
-MEMORISED_NGRAM_SHARE = 0.5
 
 
 def enqueue(batch: GenerationBatch) -> None:
@@ -60,10 +59,7 @@ def batch_new(request: HttpRequest) -> HttpResponse:
 
 
 def memorised(sample) -> bool:
-    return (
-        sample.longest_verbatim_beats >= MEMORISED_BEATS
-        or sample.ngram_share >= MEMORISED_NGRAM_SHARE
-    )
+    return is_memorised(sample.longest_verbatim_beats, sample.ngram_share)
 
 
 @login_required

@@ -81,12 +81,18 @@ def pieces_to_render(
     corpus: str | None = None,
     split: str | None = None,
     n: int | None = None,
+    include_copies: bool = False,
 ) -> QuerySet[Piece]:
-    """A generation batch's pieces, or a corpus's (optionally one split), first n by id."""
+    """A generation batch's pieces (copies of the training split left out unless asked for), or
+    a corpus's (optionally one split), first n by id."""
     if batch_id is not None:
-        if not GenerationBatch.objects.filter(pk=batch_id).exists():
+        batch = GenerationBatch.objects.filter(pk=batch_id).first()
+        if batch is None:
             raise ValueError(f"there is no generation batch {batch_id}")
-        pieces = Piece.objects.filter(generations__batch_id=batch_id).distinct()
+        if include_copies:
+            pieces = Piece.objects.filter(generations__batch=batch).distinct()
+        else:
+            pieces = batch.study_pieces()
     elif corpus is not None:
         if not Corpus.objects.filter(slug=corpus).exists():
             raise ValueError(f"there is no corpus {corpus!r} (import it first)")

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from generation.midi_files import midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
 from surveys.models import Stimulus
-from surveys.tasks.stimuli import render_piece, render_stimuli
+from surveys.tasks.stimuli import pieces_to_render, render_piece, render_stimuli
 from tests.generation.audio_helpers import SHORT, human_like, machine_like
 
 pytestmark = pytest.mark.django_db
@@ -117,6 +117,17 @@ def test_render_command_renders_a_generation_batch(machine_piece):
     batch = GenerationBatch.objects.get()
     call_command("render", batch=batch.pk, bars=2)
     assert Stimulus.objects.get().source_kind == "machine"
+
+
+@pytest.mark.parametrize("beats, share", [(8.0, 0.1), (2.0, 0.5)])
+def test_copies_of_the_training_split_are_left_out_unless_asked_for(machine_piece, beats, share):
+    machine_piece.generations.update(longest_verbatim_beats=beats, ngram_share=share)
+    batch = GenerationBatch.objects.get()
+    assert not pieces_to_render(batch.pk).exists()
+    with pytest.raises(Exception, match="no pieces to render"):
+        call_command("render", batch=batch.pk, bars=2)
+    call_command("render", batch=batch.pk, bars=2, include_copies=True)
+    assert Stimulus.objects.get().piece == machine_piece
 
 
 def test_render_command_explains_bad_input(db):

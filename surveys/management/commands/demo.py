@@ -28,12 +28,12 @@ from generation.audio.pipeline import StimulusSpec
 from generation.corpora import iter_bundled
 from generation.corpus_setup import bundled_corpus
 from generation.importing import import_pieces
+from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE, is_memorised
 from generation.models import Corpus, GenerationBatch, TrainingRun
 from generation.models.runs import Status
 from generation.tasks.generating import create_generation_batch, execute_generation_batch
 from generation.tasks.training import create_training_run, execute_training_run
 from generation.training import TrainConfig
-from generation.views.batches import MEMORISED_BEATS
 from surveys.models import Stimulus, Study
 from surveys.models.attention import make_attention_clips
 from surveys.tasks.stimuli import pieces_to_render, render_piece
@@ -256,17 +256,18 @@ class Command(BaseCommand):
             bar.close()
         samples = list(batch.samples.all())
         silent = sum(s.piece_id is None for s in samples)
-        flagged = sum(s.longest_verbatim_beats >= MEMORISED_BEATS for s in samples)
+        flagged = sum(is_memorised(s.longest_verbatim_beats, s.ngram_share) for s in samples)
         self.say(
-            f"batch {batch.pk}: {len(samples)} samples, {silent} silent, {flagged} copying "
-            f"{MEMORISED_BEATS:g}+ beats of the training split (kept out of the study)"
+            f"batch {batch.pk}: {len(samples)} samples, {silent} silent, {flagged} copying the "
+            f"training split ({MEMORISED_BEATS:g}+ beats verbatim or "
+            f"{MEMORISED_NGRAM_SHARE:.0%}+ of n-grams; kept out of the study)"
         )
         return batch
 
     def render(self, corpus, batches, spec: StimulusSpec, n_human: int) -> list[Stimulus]:
         self.step(f"Render {EXCERPT_BARS}-bar excerpts, human and machine alike")
         human = list(pieces_to_render(corpus=corpus.slug, split="test", n=n_human))
-        machine = [p for b in batches for p in b.study_pieces(MEMORISED_BEATS).order_by("id")]
+        machine = [p for b in batches for p in b.study_pieces().order_by("id")]
         stimuli = []
         params = spec.as_dict()
         for piece in tqdm(human + machine, desc="rendering", unit="excerpt", **BAR):

@@ -24,6 +24,11 @@ class Command(BaseCommand):
         source.add_argument("--corpus", help="a corpus slug, e.g. bach")
         parser.add_argument("--split", choices=SPLITS, help="only this split of the corpus")
         parser.add_argument("--n", type=int, help="at most this many pieces")
+        parser.add_argument(
+            "--include-copies",
+            action="store_true",
+            help="also render generated pieces flagged as copies of the training split",
+        )
         parser.add_argument("--bars", type=int, help="excerpt length in bars (default 8)")
         parser.add_argument("--seconds", type=float, help="excerpt length in seconds instead")
         parser.add_argument(
@@ -45,7 +50,11 @@ class Command(BaseCommand):
         try:
             pieces = list(
                 pieces_to_render(
-                    options["batch"], options["corpus"], options["split"], options["n"]
+                    options["batch"],
+                    options["corpus"],
+                    options["split"],
+                    options["n"],
+                    include_copies=options["include_copies"],
                 )
             )
         except ValueError as exc:
