@@ -22,7 +22,13 @@ class Command(BaseCommand):
         source = parser.add_mutually_exclusive_group(required=True)
         source.add_argument("--batch", type=int, help="a generation batch id")
         source.add_argument("--corpus", help="a corpus slug, e.g. bach")
-        parser.add_argument("--split", choices=SPLITS, help="only this split of the corpus")
+        parser.add_argument(
+            "--split",
+            choices=SPLITS,
+            default="test",
+            help="the corpus split to render (default test: human excerpts must come from "
+            "pieces no model trained on)",
+        )
         parser.add_argument("--n", type=int, help="at most this many pieces")
         parser.add_argument(
             "--include-copies",
