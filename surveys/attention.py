@@ -1,8 +1,9 @@
 """Attention-check clips: a voice asks for a given answer, finished exactly like the excerpts.
 
 The speech is laid into a clip of the study's excerpt length and goes through the stimulus
-pipeline's own finishing (fades, BS.1770 loudness, peak ceiling) and MP3 encoding, so its
-duration, loudness, codec and file size match every excerpt's and only its content differs.
+pipeline's own finishing (fades, BS.1770 loudness, peak ceiling) and MP3 and Ogg/Opus encoding,
+so its duration, loudness, codecs and file sizes match every excerpt's and only its content
+differs.
 Speech comes from espeak-ng (Debian package espeak-ng).
 """
 
@@ -16,7 +17,7 @@ import numpy as np
 import soundfile
 from scipy.signal import resample_poly
 
-from generation.audio.encoding import encode_mp3
+from generation.audio.encoding import encode_mp3, encode_opus, to_pcm16
 from generation.audio.finishing import finish
 from generation.audio.pipeline import StimulusSpec
 
@@ -36,6 +37,7 @@ class SpeechUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class AttentionAudio:
     mp3: bytes
+    ogg: bytes
     duration_seconds: float
     loudness_lufs: float
 
@@ -72,8 +74,10 @@ def attention_audio(text: str, spec: StimulusSpec) -> AttentionAudio:
     clip = np.zeros(n_samples)
     clip[start : start + len(speech)] = speech
     audio, facts = finish(clip, rate, n_samples, spec.finish)
+    pcm = to_pcm16(audio)
     return AttentionAudio(
-        mp3=encode_mp3(audio, rate, spec.encoding),
+        mp3=encode_mp3(pcm, rate, spec.encoding),
+        ogg=encode_opus(pcm, rate, spec.encoding),
         duration_seconds=len(audio) / rate,
         loudness_lufs=facts.loudness_lufs,
     )

@@ -76,7 +76,11 @@
       status.textContent = "Finished. You can answer now, or listen again.";
     });
     button.disabled = false;  /* enabled only once listening can be measured */
-    audio.addEventListener("error", function () {
+    /* With <source> children a load failure fires "error" on each <source>, not on the <audio>;
+       only the last one's error means that no format could be played. */
+    var sources = audio.querySelectorAll("source");
+    var errorTarget = sources.length ? sources[sources.length - 1] : audio;
+    errorTarget.addEventListener("error", function () {
       status.textContent = "The sound did not load. Please check your connection and reload the page.";
     });
     return state;

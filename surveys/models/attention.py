@@ -12,6 +12,7 @@ class AttentionClip(models.Model):
     text = models.CharField(max_length=300, help_text="what the voice says")
     expected_judged_human = models.BooleanField(help_text='true when it asks for "a person"')
     audio_mp3 = models.FileField(upload_to="stimuli/")
+    audio_ogg = models.FileField(upload_to="stimuli/", blank=True)
     duration_seconds = models.FloatField()
     loudness_lufs = models.FloatField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -34,7 +35,9 @@ def make_attention_clips(spec) -> list[AttentionClip]:
             duration_seconds=audio.duration_seconds,
             loudness_lufs=audio.loudness_lufs,
         )
-        clip.audio_mp3.save(f"{new_token()}.mp3", ContentFile(audio.mp3), save=False)
+        name = new_token()
+        clip.audio_mp3.save(f"{name}.mp3", ContentFile(audio.mp3), save=False)
+        clip.audio_ogg.save(f"{name}.ogg", ContentFile(audio.ogg), save=False)
         clip.save()
         clips.append(clip)
     return clips

@@ -1,8 +1,14 @@
 """Every sound a participant hears, from one URL pattern: /a/<random token>.
 
 Trial tokens are made per participant and trial, so an address never names or links to an
-excerpt. Responses carry the same headers for every sound: one Content-Type, private caching,
-no file name, no modification time, no ETag; byte ranges are honoured (Safari needs them).
+excerpt. Responses carry the same headers for every sound: one Content-Type per format, private
+caching, no file name, no modification time, no ETag; byte ranges are honoured (Safari needs them).
+
+Each excerpt and attention clip comes in two formats: MP3 at /a/<token> and Ogg/Opus at
+/a/<token>?f=ogg. Any other `f` is a 404 for every token alike. The trial page offers the Ogg only
+when every sound of its study has one, so no trial's requests or responses differ by source.
+Headphone-check tones are stereo MP3 only (their antiphase tone must survive coding untouched);
+their page never asks for `f=ogg`, and asking gets the same 404 as any missing sound.
 """
 
 import re
@@ -11,13 +17,21 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from surveys import headphone
-from surveys.models import HeadphoneTrial, Trial
+from surveys.models import HeadphoneTrial, Study, Trial
 
-CONTENT_TYPE = "audio/mpeg"
+_FORMATS = {None: ("audio_mp3", "audio/mpeg"), "ogg": ("audio_ogg", "audio/ogg")}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def _trial_bytes(token: str) -> bytes | None:
+def offers_ogg(study: Study) -> bool:
+    """Whether a study's trial pages may offer the Ogg: only when all its sounds have one."""
+    return not (
+        study.stimuli.filter(audio_ogg="").exists()
+        or study.attention_clips.filter(audio_ogg="").exists()
+    )
+
+
+def _trial_bytes(token: str, field_name: str) -> bytes | None:
     trial = (
         Trial.objects.filter(audio_token=token)
         .select_related("item__stimulus", "attention_clip")
@@ -25,17 +39,17 @@ def _trial_bytes(token: str) -> bytes | None:
     )
     if trial is None:
         return None
-    if trial.attention_clip_id:
-        field = trial.attention_clip.audio_mp3
-    else:
-        field = trial.item.stimulus.audio_mp3
+    sound = trial.attention_clip if trial.attention_clip_id else trial.item.stimulus
+    field = getattr(sound, field_name)
+    if not field:
+        return None
     with field.open("rb") as handle:
         return handle.read()
 
 
-def _headphone_bytes(token: str) -> bytes | None:
+def _headphone_bytes(token: str, field_name: str) -> bytes | None:
     trial = HeadphoneTrial.objects.filter(audio_token=token).first()
-    if trial is None:
+    if trial is None or field_name != "audio_mp3":
         return None
     layout = headphone.Layout(quiet=trial.quiet_position, antiphase=trial.antiphase_position)
     return headphone.encode_stereo_mp3(headphone.triplet(layout))
@@ -64,21 +78,24 @@ def _headers(response: HttpResponse) -> HttpResponse:
 
 @require_safe
 def audio(request: HttpRequest, token: str) -> HttpResponse:
-    data = _trial_bytes(token)
+    if "f" in request.GET and request.GET["f"] not in _FORMATS:
+        raise Http404("No such sound")
+    field_name, content_type = _FORMATS[request.GET.get("f")]
+    data = _trial_bytes(token, field_name)
     if data is None:
-        data = _headphone_bytes(token)
+        data = _headphone_bytes(token, field_name)
     if data is None:
         raise Http404("No such sound")
     size = len(data)
     try:
         wanted = _byte_range(request.headers.get("Range", ""), size)
     except ValueError:
-        response = HttpResponse(status=416, content_type=CONTENT_TYPE)
+        response = HttpResponse(status=416, content_type=content_type)
         response["Content-Range"] = f"bytes */{size}"
         return _headers(response)
     if wanted is None:
-        return _headers(HttpResponse(data, content_type=CONTENT_TYPE))
+        return _headers(HttpResponse(data, content_type=content_type))
     first, last = wanted
-    response = HttpResponse(data[first : last + 1], status=206, content_type=CONTENT_TYPE)
+    response = HttpResponse(data[first : last + 1], status=206, content_type=content_type)
     response["Content-Range"] = f"bytes {first}-{last}/{size}"
     return _headers(response)

@@ -19,6 +19,7 @@ from surveys.forms import AnswerForm, ConsentForm, HeadphoneForm, QuestionnaireF
 from surveys.models import Answer, Participant, Study, Trial
 from surveys.questionnaire import training_score
 from surveys.ratelimit import limit_posts
+from surveys.views.audio import offers_ogg
 
 PROLIFIC_PARAMS = {
     "PROLIFIC_PID": "prolific_pid",
@@ -245,6 +246,7 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
         "number": counted.filter(position__lte=position).count(),
         "total": counted.count(),
         "audio_url": reverse("surveys:audio", args=[current.audio_token]),
+        "offer_ogg": offers_ogg(study),
         "action": reverse("surveys:trial", args=[slug, position]),
     }
     return render(request, "surveys/trial.html", context, status=400 if form.errors else 200)

@@ -108,13 +108,15 @@ def test_participant_takes_a_study_on_a_phone(live_server, phone, artifacts):
     secrets = [w.lower() for w in FORBIDDEN_WORDS]
     for stimulus in Stimulus.objects.filter(study_items__study=study).select_related("piece"):
         secrets += [stimulus.token.lower(), stimulus.piece.name.lower()]
-        secrets.append(stimulus.audio_mp3.name.rsplit("/", 1)[-1].lower())
+        for field in (stimulus.audio_mp3, stimulus.audio_ogg):
+            secrets.append(field.name.rsplit("/", 1)[-1].lower())
     assert len(recorder.responses) > 20
+    assert any("/a/" in url and "f=ogg" in url for url, _, _ in recorder.responses)
     for url, headers, body in recorder.responses:
         received = " ".join([url, *(f"{k}: {v}" for k, v in headers.items())]).lower()
         received += body.decode("latin-1").lower()
         leaks = [s for s in secrets if s in received]
         assert not leaks, f"{url} reveals {leaks}"
         if "/a/" in url:
-            assert headers["content-type"] == "audio/mpeg"
+            assert headers["content-type"] == ("audio/ogg" if "f=ogg" in url else "audio/mpeg")
             assert "content-disposition" not in headers and "last-modified" not in headers

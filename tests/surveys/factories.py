@@ -1,10 +1,11 @@
 """Real rows and real (short) audio for survey tests: human pieces, a trained-run batch of machine
-pieces, finished stimuli with MP3 files, attention clips, and an open study over them."""
+pieces, finished stimuli and attention clips with MP3 and Ogg/Opus files, and an open study over
+them."""
 
 import numpy as np
 from django.core.files.base import ContentFile
 
-from generation.audio.encoding import EncodingSpec, encode_mp3
+from generation.audio.encoding import EncodingSpec, encode_mp3, encode_opus
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
 from surveys.models import AttentionClip, Stimulus, Study
 
@@ -12,11 +13,19 @@ RATE = 48000
 FORBIDDEN_WORDS = ("human", "machine", "model", "batch", "piece", "seq2seq", "lstm", "corpus")
 
 
+def _tone(seconds: float, hz: float) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return 0.3 * np.sin(2 * np.pi * hz * t) * np.hanning(len(t))
+
+
 def tone_mp3(seconds: float = 0.6, hz: float = 440.0) -> bytes:
     """A short, real MP3: a faded sine, as the stimulus encoder writes it."""
-    t = np.arange(int(seconds * RATE)) / RATE
-    audio = 0.3 * np.sin(2 * np.pi * hz * t) * np.hanning(len(t))
-    return encode_mp3(audio, RATE, EncodingSpec())
+    return encode_mp3(_tone(seconds, hz), RATE, EncodingSpec())
+
+
+def tone_ogg(seconds: float = 0.6, hz: float = 440.0) -> bytes:
+    """The same tone as Ogg/Opus, as the stimulus encoder writes it."""
+    return encode_opus(_tone(seconds, hz), RATE, EncodingSpec())
 
 
 def _piece(corpus: Corpus, index: int) -> Piece:
@@ -43,6 +52,7 @@ def _stimulus(piece: Piece, kind: str, label: str, hz: float) -> Stimulus:
         loudness_lufs=-16.0,
     )
     stimulus.audio_mp3.save("x.mp3", ContentFile(tone_mp3(hz=hz)), save=False)
+    stimulus.audio_ogg.save("x.ogg", ContentFile(tone_ogg(hz=hz)), save=False)
     stimulus.save()
     return stimulus
 
@@ -97,6 +107,7 @@ def make_attention_clips() -> list[AttentionClip]:
     for text, expected in (("please answer a person", True), ("please answer a computer", False)):
         clip = AttentionClip(text=text, expected_judged_human=expected, duration_seconds=0.6)
         clip.audio_mp3.save("x.mp3", ContentFile(tone_mp3(hz=220)), save=False)
+        clip.audio_ogg.save("x.ogg", ContentFile(tone_ogg(hz=220)), save=False)
         clip.save()
         clips.append(clip)
     return clips

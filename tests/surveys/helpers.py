@@ -44,6 +44,8 @@ def take_study(client: Client, slug: str, query: str = "", seen: list | None = N
     seen.append(response)
     while "/t/" in response.request["PATH_INFO"]:
         seen.append(client.get(response.context["audio_url"]))
+        if response.context["offer_ogg"]:
+            seen.append(client.get(f"{response.context['audio_url']}?f=ogg"))
         response = follow(client, response.request["PATH_INFO"], ANSWER)
         seen.append(response)
     response = follow(client, f"/s/{slug}/questions/", QUESTIONNAIRE)

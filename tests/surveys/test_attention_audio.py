@@ -8,6 +8,7 @@ import pyloudnorm
 import pytest
 import soundfile
 
+from generation.audio.encoding import encode_mp3, encode_opus
 from generation.audio.excerpt import ExcerptSpec
 from generation.audio.pipeline import StimulusSpec
 from surveys.attention import INSTRUCTIONS, attention_audio
@@ -27,6 +28,18 @@ def test_clip_matches_the_excerpt_length_and_loudness():
     audio, rate = soundfile.read(io.BytesIO(clip.mp3))
     measured = pyloudnorm.Meter(rate).integrated_loudness(np.asarray(audio))
     assert measured == pytest.approx(spec.finish.target_lufs, abs=1.0)
+
+
+@needs_espeak
+def test_clip_files_are_as_big_as_any_excerpt_of_its_length_in_both_formats():
+    """Both encoders are constant bit rate: equal lengths must give equal sizes."""
+    spec = StimulusSpec(excerpt=ExcerptSpec(bars=4))
+    clip = attention_audio(INSTRUCTIONS[1][0], spec)
+    other = np.random.default_rng(0).uniform(-0.1, 0.1, spec.n_samples())
+    rate = spec.synth.sample_rate
+    assert clip.ogg.startswith(b"OggS")
+    assert len(clip.ogg) == len(encode_opus(other, rate, spec.encoding))
+    assert len(clip.mp3) == len(encode_mp3(other, rate, spec.encoding))
 
 
 @needs_espeak

@@ -7,6 +7,8 @@ from surveys.models import Stimulus, Trial
 from tests.surveys.factories import FORBIDDEN_WORDS, open_study
 from tests.surveys.helpers import follow, participant_of, take_study
 
+FORMATS = {"": "audio/mpeg", "?f=ogg": "audio/ogg"}
+
 pytestmark = pytest.mark.django_db
 
 
@@ -15,7 +17,8 @@ def _secrets_of(study) -> list[str]:
     words = list(FORBIDDEN_WORDS)
     for stimulus in Stimulus.objects.filter(study_items__study=study).select_related("piece"):
         words += [stimulus.token, stimulus.piece.name, stimulus.piece.corpus.slug]
-        words += [stimulus.audio_mp3.name, stimulus.audio_mp3.name.rsplit("/", 1)[-1]]
+        for field in (stimulus.audio_mp3, stimulus.audio_ogg):
+            words += [field.name, field.name.rsplit("/", 1)[-1]]
     return words
 
 
@@ -35,25 +38,76 @@ def test_nothing_a_participant_receives_names_a_source():
             assert secret not in headers
 
 
-def test_every_sound_is_served_alike_with_random_per_trial_tokens():
+def _source_of(trial: Trial) -> str:
+    return "attention" if trial.attention_clip_id else trial.item.stimulus.source_kind
+
+
+def test_every_sound_is_served_alike_in_both_formats_with_random_per_trial_tokens():
     study = open_study(slug="a")
     clients = [Client(), Client()]
     for client in clients:
         take_study(client, study.slug)
-    trials = Trial.objects.filter(participant__study=study).select_related("item")
+    trials = Trial.objects.filter(participant__study=study).select_related(
+        "item__stimulus", "attention_clip"
+    )
     tokens = [t.audio_token for t in trials]
     assert len(set(tokens)) == len(tokens)
-    header_sets = set()
-    for trial in trials:
-        response = clients[0].get(f"/a/{trial.audio_token}")
-        assert response.status_code == 200
-        assert response["Content-Type"] == "audio/mpeg"
-        assert response["Cache-Control"] == "private, max-age=3600"
-        for hidden in ("Content-Disposition", "Last-Modified", "ETag"):
-            assert not response.has_header(hidden)
-        header_sets.add(tuple(sorted(k for k in response.headers if k != "Content-Length")))
-    assert len(header_sets) == 1
+    assert {_source_of(t) for t in trials} == {"human", "machine", "attention"}
+    for query, content_type in FORMATS.items():
+        header_sets = {}
+        for trial in trials:
+            response = clients[0].get(f"/a/{trial.audio_token}{query}")
+            assert response.status_code == 200
+            assert response["Content-Type"] == content_type
+            assert response["Cache-Control"] == "private, max-age=3600"
+            for hidden in ("Content-Disposition", "Last-Modified", "ETag"):
+                assert not response.has_header(hidden)
+            headers = tuple(
+                sorted((k, v) for k, v in response.headers.items() if k != "Content-Length")
+            )
+            header_sets.setdefault(headers, set()).add(_source_of(trial))
+        assert list(header_sets.values()) == [{"human", "machine", "attention"}]
     assert all(t.item_id is None or t.item.stimulus.token not in t.audio_token for t in trials)
+
+
+def test_every_trial_page_offers_both_formats_ogg_first():
+    study = open_study(slug="p")
+    client = Client()
+    pages = []
+    take_study(client, study.slug, seen=pages)
+    trial_pages = [p for p in pages if "/t/" in p.request["PATH_INFO"] and p.context]
+    kinds = set()
+    for page in trial_pages:
+        body = page.content.decode()
+        url = page.context["audio_url"]
+        ogg = f'<source src="{url}?f=ogg" type="audio/ogg; codecs=opus">'
+        mp3 = f'<source src="{url}" type="audio/mpeg">'
+        assert ogg in body and mp3 in body and body.index(ogg) < body.index(mp3)
+        kinds.add(Trial.objects.get(audio_token=url.rsplit("/", 1)[-1]).kind)
+    assert {"experimental", "attention"} <= kinds
+
+
+def test_a_study_with_a_sound_lacking_ogg_offers_it_on_no_page():
+    study = open_study(slug="m")
+    study.attention_clips.update(audio_ogg="")
+    client = Client()
+    pages = []
+    take_study(client, study.slug, seen=pages)
+    trial_pages = [p for p in pages if "/t/" in p.request["PATH_INFO"] and p.context]
+    assert trial_pages
+    assert not any("?f=ogg" in p.content.decode() for p in trial_pages)
+
+
+def test_unknown_formats_are_missing_for_every_token_alike():
+    study = open_study(slug="u")
+    client = Client()
+    take_study(client, study.slug)
+    participant = participant_of(client, study.slug)
+    tokens = [t.audio_token for t in participant.trials.all()]
+    tokens += [t.audio_token for t in participant.headphone_trials.all()]
+    for token in tokens:
+        for query in ("?f=mp3", "?f=", "?f=OGG", "?f=wav"):
+            assert client.get(f"/a/{token}{query}").status_code == 404
 
 
 def test_byte_ranges_for_safari():
@@ -76,6 +130,24 @@ def test_byte_ranges_for_safari():
     assert client.post(url).status_code == 405
 
 
+def test_byte_ranges_on_the_ogg():
+    study = open_study(slug="o")
+    client = Client()
+    take_study(client, study.slug)
+    for trial in participant_of(client, study.slug).trials.all():
+        url = f"/a/{trial.audio_token}?f=ogg"
+        whole = client.get(url).content
+        assert whole.startswith(b"OggS")
+        part = client.get(url, HTTP_RANGE="bytes=0-3")
+        assert part.status_code == 206 and part.content == b"OggS"
+        assert part["Content-Type"] == "audio/ogg"
+        assert part["Content-Range"] == f"bytes 0-3/{len(whole)}"
+        assert client.get(url, HTTP_RANGE="bytes=-100").content == whole[-100:]
+        beyond = client.get(url, HTTP_RANGE=f"bytes={len(whole)}-")
+        assert beyond.status_code == 416 and beyond["Content-Type"] == "audio/ogg"
+    assert client.get("/a/not-a-token?f=ogg").status_code == 404
+
+
 def test_headphone_sounds_come_from_the_same_pattern():
     study = open_study(slug="h")
     client = Client()
@@ -88,3 +160,5 @@ def test_headphone_sounds_come_from_the_same_pattern():
     assert f'value="{trial.quiet_position}" checked' not in body
     sound = client.get(f"/a/{trial.audio_token}")
     assert sound["Content-Type"] == "audio/mpeg" and len(sound.content) > 10000
+    assert "?f=ogg" not in body
+    assert client.get(f"/a/{trial.audio_token}?f=ogg").status_code == 404
