@@ -16,6 +16,17 @@ ROLL_INPUT_DIM = 176
 State = tuple[torch.Tensor, torch.Tensor]
 
 
+def stacked_lstm(input_size: int, hidden_size: int, num_layers: int, dropout: float) -> nn.LSTM:
+    """Batch-first LSTM layers with dropout between them (none for one layer: nothing between)."""
+    return nn.LSTM(
+        input_size=input_size,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        dropout=dropout if num_layers > 1 else 0.0,
+        batch_first=True,
+    )
+
+
 def classifier(hidden_size: int, dense_size: int, dense_dropout: float, out_dim: int, relu: bool):
     """The seed's head: Dense -> (ReLU) -> Dropout -> Dense. The Keras model had no activation."""
     layers: list[nn.Module] = [nn.Linear(hidden_size, dense_size)]
@@ -47,13 +58,7 @@ class TokenLSTM(nn.Module):
             raise ValueError("vocab_size must be at least 1")
         self.vocab_size = vocab_size
         self.embedding = nn.Embedding(vocab_size, embedding_dim) if embedding_dim else None
-        self.rnn = nn.LSTM(
-            input_size=embedding_dim or 1,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            dropout=dropout if num_layers > 1 else 0.0,
-            batch_first=True,
-        )
+        self.rnn = stacked_lstm(embedding_dim or 1, hidden_size, num_layers, dropout)
         self.classifier = classifier(hidden_size, dense_size, dense_dropout, vocab_size, relu=False)
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -81,13 +86,7 @@ class RollLSTM(nn.Module):
     ):
         super().__init__()
         self.input_dim = input_dim
-        self.rnn = nn.LSTM(
-            input_size=input_dim,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            dropout=dropout if num_layers > 1 else 0.0,
-            batch_first=True,
-        )
+        self.rnn = stacked_lstm(input_dim, hidden_size, num_layers, dropout)
         self.classifier = classifier(hidden_size, dense_size, dense_dropout, input_dim, relu=True)
 
     def forward(self, frames: torch.Tensor, state: State | None = None):
@@ -119,15 +118,8 @@ class RollSeq2Seq(nn.Module):
         super().__init__()
         self.input_dim = input_dim
         self.threshold = threshold
-        kwargs = dict(
-            input_size=input_dim,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            dropout=dropout if num_layers > 1 else 0.0,
-            batch_first=True,
-        )
-        self.encoder = nn.LSTM(**kwargs)
-        self.decoder = nn.LSTM(**kwargs)
+        self.encoder = stacked_lstm(input_dim, hidden_size, num_layers, dropout)
+        self.decoder = stacked_lstm(input_dim, hidden_size, num_layers, dropout)
         self.classifier = classifier(hidden_size, dense_size, dense_dropout, input_dim, relu=True)
 
     def encode(self, x: torch.Tensor) -> State:
