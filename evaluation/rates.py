@@ -152,7 +152,8 @@ def wilson(successes: float, n: float, level: float = 0.95) -> tuple[float, floa
     p = successes / n
     centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # The interval always contains p; min/max only undo rounding at p = 0 or 1 (1 - 1e-16).
+    return (max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half)))
 
 
 def t_estimate(

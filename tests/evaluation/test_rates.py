@@ -7,7 +7,14 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from evaluation import tidy
-from evaluation.rates import difference, group_rates, overall_accuracy, rate_estimate, rate_table
+from evaluation.rates import (
+    difference,
+    group_rates,
+    overall_accuracy,
+    rate_estimate,
+    rate_table,
+    wilson,
+)
 from evaluation.simulate import StudyDesign, simulate_study
 
 
@@ -162,3 +169,10 @@ def test_overall_accuracy_is_share_correct(small_study):
 def test_no_judgments_is_an_error():
     with pytest.raises(ValueError, match="no judgments"):
         group_rates(np.array([]), np.array([]), np.array([]), np.array([]))
+
+
+@given(n=st.integers(1, 500), share=st.floats(0, 1))
+def test_a_wilson_interval_always_contains_the_observed_rate(n, share):
+    successes = round(share * n)
+    low, high = wilson(successes, n)
+    assert 0.0 <= low <= successes / n <= high <= 1.0
