@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 
 from generation.corpora import SourcePiece
-from generation.midi_files import MidiError, content_hash, count_pitched_notes, read_midi
+from generation.midi_files import MidiError, read_midi
 from generation.models import Corpus, Piece
-from generation.splits import SPLITS, split_for
+from generation.splits import SPLITS
 
 
 @dataclass
@@ -71,19 +71,11 @@ def _import_one(corpus: Corpus, source: SourcePiece) -> str | tuple[Piece, bool]
         pm = read_midi(source.data, source.name)
     except MidiError as exc:
         return str(exc)
-    digest = content_hash(pm)
+    piece = Piece.from_midi(corpus, source.name, pm, title=source.title)
+    digest = piece.content_hash
     existing = Piece.objects.filter(corpus=corpus, content_hash=digest).first()
     if existing:
         return existing, False
-    piece = Piece(
-        corpus=corpus,
-        name=source.name[:300],
-        title=source.title[:300],
-        content_hash=digest,
-        split=split_for(digest),
-        n_notes=count_pitched_notes(pm),
-        duration_seconds=pm.get_end_time(),
-    )
     piece.store_midi(source.data)
     try:
         with transaction.atomic():

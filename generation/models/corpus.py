@@ -7,7 +7,8 @@ import pretty_midi
 from django.core.files.base import ContentFile
 from django.db import models
 
-from generation.splits import SPLITS
+from generation.midi_files import content_hash, count_pitched_notes
+from generation.splits import SPLITS, split_for
 
 
 def piece_upload_path(piece: "Piece", filename: str) -> str:
@@ -59,6 +60,28 @@ class Piece(models.Model):
 
     def __str__(self) -> str:
         return f"{self.corpus.slug}:{self.name}"
+
+    @classmethod
+    def from_midi(
+        cls,
+        corpus: Corpus,
+        name: str,
+        pm: pretty_midi.PrettyMIDI,
+        split: str | None = None,
+        title: str = "",
+    ) -> "Piece":
+        """An unsaved Piece whose facts come from the music itself; the split, unless given,
+        from its content hash. The caller stores the MIDI once it knows the piece is new."""
+        digest = content_hash(pm)
+        return cls(
+            corpus=corpus,
+            name=name[:300],
+            title=title[:300],
+            content_hash=digest,
+            split=split or split_for(digest),
+            n_notes=count_pitched_notes(pm),
+            duration_seconds=pm.get_end_time(),
+        )
 
     def load_midi(self) -> pretty_midi.PrettyMIDI:
         with self.midi.open("rb") as handle:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from generation.encoding.pianoroll import roll_to_midi, unflatten
 from generation.encoding.tokens import Vocabulary, tokens_to_midi
 from generation.memorisation import TrainingIndex
-from generation.midi_files import content_hash, count_pitched_notes, midi_bytes
+from generation.midi_files import count_pitched_notes, midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
 from generation.models.runs import Status
 from generation.sampling import SamplingConfig, default_mode, sample, seed_windows
@@ -216,19 +216,11 @@ def _save_samples(batch, samples, primers, index, encoding, ngram_steps, per_bea
 
 def _piece_for(batch: GenerationBatch, index: int, pm) -> Piece:
     """The batch corpus's Piece for this music, shared with an identical earlier sample."""
-    digest = content_hash(pm)
-    existing = batch.corpus.pieces.filter(content_hash=digest).first()
+    name = f"sample {index}"
+    piece = Piece.from_midi(batch.corpus, name, pm, split="test", title=name)
+    existing = batch.corpus.pieces.filter(content_hash=piece.content_hash).first()
     if existing:
         return existing
-    piece = Piece(
-        corpus=batch.corpus,
-        name=f"sample {index}",
-        title=f"sample {index}",
-        content_hash=digest,
-        split="test",
-        n_notes=count_pitched_notes(pm),
-        duration_seconds=pm.get_end_time(),
-    )
     piece.store_midi(midi_bytes(pm))
     piece.save()
     return piece

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from django.core.cache import cache
 
-from generation.midi_files import content_hash, count_pitched_notes, midi_bytes, read_midi
+from generation.midi_files import midi_bytes, read_midi
 from generation.models import Corpus, Piece
 from generation.views.jobs import RECENT_TASKS_KEY
 from tests.conftest import make_midi
@@ -55,15 +55,7 @@ def small_corpus_fixture(db) -> Corpus:
     splits = ["train"] * 6 + ["valid", "test"]
     for index, split in enumerate(splits):
         data = melody(index)
-        pm = read_midi(data)
-        piece = Piece(
-            corpus=corpus,
-            name=f"piece {index}",
-            content_hash=content_hash(pm),
-            split=split,
-            n_notes=count_pitched_notes(pm),
-            duration_seconds=pm.get_end_time(),
-        )
+        piece = Piece.from_midi(corpus, f"piece {index}", read_midi(data), split)
         piece.store_midi(data)
         piece.save()
     return corpus

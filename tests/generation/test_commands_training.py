@@ -5,7 +5,7 @@ import pytest
 import torch
 from django.core.management import CommandError, call_command
 
-from generation.midi_files import content_hash, count_pitched_notes, midi_bytes
+from generation.midi_files import midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
 from generation.tasks.generating import generate_batch
 from generation.tasks.training import train_run
@@ -36,14 +36,7 @@ def corpus() -> Corpus:
         notes = [(int(p), t / 2, t / 2 + 0.5) for t, p in enumerate(melody)]
         notes += [(48 + int(p) % 12, 2 * t, 2 * t + 2) for t, p in enumerate(melody[::4])]
         pm = make_midi(notes)
-        piece = Piece(
-            corpus=corpus,
-            name=f"piece {i}",
-            content_hash=content_hash(pm),
-            split=split,
-            n_notes=count_pitched_notes(pm),
-            duration_seconds=pm.get_end_time(),
-        )
+        piece = Piece.from_midi(corpus, f"piece {i}", pm, split)
         piece.store_midi(midi_bytes(pm))
         piece.save()
     return corpus
