@@ -5,7 +5,9 @@ x ~ N(mu + item effect, 1) that it is machine-made, with mu = 0 for human excerp
 model's; the participant answers "a computer" when x exceeds their threshold k. A participant's d'
 for each model and their threshold are drawn around the true values, so the population d' and rate
 judged human are known and an analysis can be checked against them. (For a model with sensitivity
-d', the criterion of signal-detection theory is c = k - d'/2.)
+d', the criterion of signal-detection theory is c = k - d'/2.) Excerpts that vary (item_sd > 0)
+spread the evidence over the population of excerpts, so the participant-average d' and c that a
+per-participant analysis estimates are those values divided by sqrt(1 + item_sd^2) (true_d_prime).
 """
 
 from __future__ import annotations
@@ -39,6 +41,18 @@ class StudyDesign:
         d_sd = self.participant_d_sd if d_prime != 0 else 0.0
         spread = np.sqrt(1 + self.threshold_sd**2 + self.item_sd**2 + d_sd**2)
         return float(stats.norm.cdf((self.threshold - d_prime) / spread))
+
+    def true_d_prime(self, d_prime: float) -> float:
+        """Population mean of participants' d' for a model of sensitivity ``d_prime``.
+
+        A participant's hit and false-alarm rates over all excerpts a source could have are
+        Phi((d_p - k_p) / s) and Phi(-k_p / s) with s = sqrt(1 + item_sd^2), so their d' is d_p / s.
+        """
+        return d_prime / float(np.sqrt(1 + self.item_sd**2))
+
+    def true_criterion(self, d_prime: float) -> float:
+        """Population mean of participants' c for that model: (k - d'/2) / s, as above."""
+        return (self.threshold - d_prime / 2) / float(np.sqrt(1 + self.item_sd**2))
 
 
 def simulate_study(

@@ -7,14 +7,16 @@ from scipy import stats
 
 from evaluation import tidy
 from evaluation.detection import (
+    ALL_MACHINES,
     corrected_rate,
     criterion,
     d_prime,
-    mean_estimate,
+    group_sdt,
     participant_sdt,
     sdt_table,
 )
 from evaluation.simulate import StudyDesign, simulate_study
+from evaluation.summary import build_report
 
 
 def test_textbook_values():
@@ -80,22 +82,6 @@ def test_d_prime_properties(signal, noise):
     assert (abs(d) < 1e-12) == (abs(h - f) < 1e-12)
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.floats(-5, 5), min_size=2, max_size=50), st.sampled_from([0.9, 0.95]))
-def test_mean_interval_contains_the_mean(values, level):
-    est = mean_estimate(np.array(values), level=level)
-    assert est.ci_low <= est.estimate + 1e-9 <= est.ci_high + 2e-9
-
-
-def test_mean_estimate_matches_scipy_one_sample_t():
-    values = np.array([0.2, 1.1, 0.7, -0.3, 0.9, 1.4])
-    est = mean_estimate(values)
-    ref = stats.ttest_1samp(values, 0.0)
-    low, high = ref.confidence_interval(0.95)
-    assert est.p_value == pytest.approx(ref.pvalue)
-    assert (est.ci_low, est.ci_high) == pytest.approx((low, high))
-
-
 @pytest.mark.parametrize("seed", [11, 12, 13])
 def test_simulated_participants_with_known_d_prime_are_recovered(seed):
     design = StudyDesign(
@@ -116,3 +102,108 @@ def test_simulated_participants_with_known_d_prime_are_recovered(seed):
     assert table.loc["weak", "criterion_ci_low"] < 0.5 < table.loc["weak", "criterion_ci_high"]
     assert table.loc["strong", "criterion_ci_low"] < 0.0 < table.loc["strong", "criterion_ci_high"]
     assert table.loc["strong", "p_d_prime_vs_0"] < 1e-6
+
+
+def test_participant_part_is_the_one_way_t_variance():
+    design = StudyDesign(participants=30, trials_per_source=10, items_per_source=20, item_sd=0.4)
+    frame, _ = simulate_study(design, seed=5)
+    group = group_sdt(frame, "seq2seq")
+    per = participant_sdt(frame, "seq2seq")
+    assert group.participants == len(per) == 30
+    assert group.d_prime.estimate == pytest.approx(per["d_prime"].mean())
+    assert group.criterion.estimate == pytest.approx(per["criterion"].mean())
+    assert np.sqrt(group.d_prime.participant_var) == pytest.approx(stats.sem(per["d_prime"]))
+    assert group.d_prime.item_var > 0
+    assert group.d_prime.se > np.sqrt(group.d_prime.participant_var)
+    assert (group.signal_items, group.noise_items, group.df) == (20, 20, 19)
+
+
+ITEM_VARIATION = StudyDesign(
+    model_d_primes={"detectable": 1.0, "fooler": 0.0},
+    participants=40,
+    trials_per_source=16,
+    items_per_source=24,
+    threshold_sd=0.3,
+    participant_d_sd=0.3,
+    item_sd=0.5,
+)
+
+
+def coverage(design: StudyDesign, studies: int) -> dict[str, np.ndarray]:
+    """Share of studies whose 95% interval holds the truth: [d' one-way, d' two-way, c, c]."""
+    hits = {source: np.zeros(4) for source in design.model_d_primes}
+    for seed in range(studies):
+        frame, _ = simulate_study(design, seed=seed)
+        for source, d in design.model_d_primes.items():
+            group = group_sdt(frame, source)
+            truths = (design.true_d_prime(d), design.true_criterion(d))
+            for k, (mean, truth) in enumerate(
+                zip((group.d_prime, group.criterion), truths, strict=True)
+            ):
+                error = abs(mean.estimate - truth)
+                one_way = stats.t.ppf(0.975, group.participants - 1) * np.sqrt(mean.participant_var)
+                hits[source][2 * k] += error <= one_way
+                hits[source][2 * k + 1] += error <= stats.t.ppf(0.975, group.df) * mean.se
+    return {source: count / studies for source, count in hits.items()}
+
+
+def test_two_way_intervals_cover_the_true_d_prime_when_excerpts_vary():
+    # Measured: d' one-way 0.71-0.735, two-way 0.955-0.965;
+    # c one-way 0.825-0.85, two-way 0.945-0.955.
+    for source, (d_old, d_new, c_old, c_new) in coverage(ITEM_VARIATION, 200).items():
+        assert 0.9 <= d_new <= 0.99, (source, d_new)
+        assert 0.88 <= c_new <= 0.99, (source, c_new)
+        assert d_old <= 0.82 and d_old <= d_new - 0.1, (source, d_old)
+        assert c_old <= 0.9 and c_old <= c_new - 0.04, (source, c_old)
+
+
+def test_two_way_intervals_stay_near_nominal_when_excerpts_do_not_vary():
+    design = StudyDesign(**{**ITEM_VARIATION.__dict__, "item_sd": 0.0})
+    for source, rates in coverage(design, 200).items():
+        assert (rates >= 0.88).all(), (source, rates)
+        # Nothing to add when excerpts are alike: the two intervals agree closely.
+        assert abs(rates[1] - rates[0]) <= 0.05 and abs(rates[3] - rates[2]) <= 0.05
+
+
+def test_row_order_does_not_change_the_table():
+    frame, _ = simulate_study(ITEM_VARIATION, seed=3)
+    shuffled = frame.sample(frac=1.0, random_state=1)
+    pd.testing.assert_frame_equal(sdt_table(frame), sdt_table(shuffled))
+
+
+def small_study(**changes) -> pd.DataFrame:
+    design = StudyDesign(model_d_primes={"m": 0.8}, participants=12, **changes)
+    return simulate_study(design, seed=9)[0]
+
+
+INTERVALS = ["d_prime_ci_low", "d_prime_ci_high", "p_d_prime_vs_0", "criterion_ci_low"]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(small_study().query("participant == 'p0'"), id="one participant"),
+        pytest.param(small_study(trials_per_source=1, items_per_source=1), id="one item a source"),
+        pytest.param(
+            small_study().assign(judged_human=True, correct=lambda f: f.source_kind == "human"),
+            id="all answers alike",
+        ),
+    ],
+)
+def test_degenerate_studies_give_means_without_intervals(frame):
+    table = sdt_table(frame)
+    assert np.isfinite(table["d_prime"]).all() and np.isfinite(table["criterion"]).all()
+    assert table[INTERVALS].isna().all().all()
+    report = build_report(frame)
+    assert report.detection[INTERVALS].isna().all().all()
+    assert any("d' and c intervals" in note for note in report.notes)
+
+
+def test_a_source_without_judgments_has_no_participants():
+    frame = small_study()
+    group = group_sdt(frame, "no such model")
+    assert (group.participants, group.signal_items, group.df) == (0, 0, -1)
+    assert np.isnan(group.d_prime.estimate) and np.isnan(group.d_prime.se)
+    no_humans = sdt_table(frame[frame[tidy.SOURCE] != tidy.HUMAN])
+    assert no_humans.loc[ALL_MACHINES, "participants"] == 0
+    assert no_humans[["d_prime", *INTERVALS]].isna().all().all()
