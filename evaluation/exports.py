@@ -89,12 +89,15 @@ def report_text(report: Report) -> str:
         )
     if not report.detection.empty:
         lines.append("")
-        lines.append("Discrimination (mean over participants, 95% CI):")
+        lines.append(
+            "Discrimination (mean over participants; 95% CI for participants and excerpts):"
+        )
         for label, row in report.detection.iterrows():
             lines.append(
                 f"  {label:<24} d'={_fmt(row['d_prime'])} [{_fmt(row['d_prime_ci_low'])}, "
-                f"{_fmt(row['d_prime_ci_high'])}]  c={_fmt(row['criterion'])}  "
-                f"participants={int(row['participants'])}"
+                f"{_fmt(row['d_prime_ci_high'])}]  c={_fmt(row['criterion'])} "
+                f"[{_fmt(row['criterion_ci_low'])}, {_fmt(row['criterion_ci_high'])}]  "
+                f"participants={int(row['participants'])} excerpts={int(row['items'])}"
             )
     for unit, cmp in report.ratings.items():
         lines.append(

@@ -306,6 +306,12 @@ def build_report(
         f"points of the human rate at alpha {alpha}."
     )
     notes.append(
+        "d' and c intervals allow for the excerpts as well as the participants (two-way "
+        "cluster-robust variance of the mean, by the delta method): they hold for other excerpts "
+        "from the same models, not only these. Too few participants or excerpts (fewer than two "
+        "of either kind) leave them blank."
+    )
+    notes.append(
         "Musicality tests by judgment treat each rating as independent (comparable with Magenta's "
         "studies); the by-excerpt tests do not, and are the safer reading."
     )
