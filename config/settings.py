@@ -151,6 +151,17 @@ SURVEY_COOKIE_DAYS = env_int("SURVEY_COOKIE_DAYS", 14)
 SHARED_DIR = Path(env_str("SHARED_DIR", str(BASE_DIR.parent / "shared")))
 SOUNDFONT = Path(env_str("SOUNDFONT", "/usr/share/sounds/sf2/FluidR3_GM.sf2"))
 TORCH_DEVICE = env_str("TORCH_DEVICE", "auto")
+# Threads torch uses for CPU work in each worker process and foreground command. Unset (or 0)
+# keeps torch's own choice, one per core, which is slow on small machines or when several
+# workers share one: each would claim every core. Applied by worker/torch_threads.py.
+_TORCH_THREADS = env_int("TORCH_THREADS", 0) if env_str("TORCH_THREADS", "").strip() else 0
+if _TORCH_THREADS < 0:
+    raise ValueError(f"TORCH_THREADS={_TORCH_THREADS} must be a positive whole number, or unset")
+TORCH_THREADS = _TORCH_THREADS or None
+
+# A running job whose task no live worker holds is orphaned (its worker died), but only after
+# this long since it was queued or picked up, so a job just changing hands is not flagged.
+JOB_ORPHAN_GRACE_SECONDS = env_int("JOB_ORPHAN_GRACE_SECONDS", 120)
 
 LOGGING = {
     "version": 1,

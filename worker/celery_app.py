@@ -9,7 +9,10 @@ worker dies: every task must therefore be idempotent and resumable.
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 from kombu import Exchange, Queue
+
+from worker.torch_threads import on_worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -44,3 +47,5 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
 )
 app.autodiscover_tasks()
+# Torch's thread count (TORCH_THREADS) is set in each pool process as it starts, not at import.
+worker_process_init.connect(on_worker_process_init, weak=False)

@@ -1,13 +1,16 @@
-"""What the queues look like right now: waiting jobs per queue and the workers consuming each.
+"""What the queues look like right now: waiting jobs per queue, the workers consuming each, and
+the tasks those workers hold.
 
 The dashboard shows this so a researcher can tell "queued because no worker listens on gpu" from
-"queued behind three other runs" without opening a terminal.
+"queued behind three other runs" without opening a terminal, and a job whose worker died from
+one that is still running.
 """
 
 from dataclasses import dataclass, field
 
 import redis
 from django.conf import settings
+from kombu.exceptions import OperationalError
 
 from worker.celery_app import CPU_QUEUE, GPU_QUEUE, app
 
@@ -58,4 +61,54 @@ def broker_status(timeout: float = 1.0) -> BrokerStatus:
     return BrokerStatus(
         reachable=True,
         queues=[QueueStatus(queue, waiting[queue], sorted(listening[queue])) for queue in QUEUES],
+    )
+
+
+@dataclass(frozen=True)
+class LiveTasks:
+    """The task ids that live workers are running or have taken off the queue to run next."""
+
+    reachable: bool
+    workers: frozenset[str] = frozenset()
+    task_ids: frozenset[str] = frozenset()
+    error: str = ""
+
+    @property
+    def answered(self) -> bool:
+        """At least one worker replied: only then does a missing task id mean anything."""
+        return self.reachable and bool(self.workers)
+
+    def holds(self, task_id: str) -> bool:
+        return task_id in self.task_ids
+
+
+def _ids(replies: dict[str, list[dict]] | None) -> set[str]:
+    return {task["id"] for tasks in (replies or {}).values() for task in tasks or ()}
+
+
+def live_tasks(timeout: float = 1.0) -> LiveTasks:
+    """Asks every worker for its active and reserved tasks, waiting `timeout` for replies.
+
+    A worker's main process answers while its pool runs a job, so a live worker always replies
+    (a worker started with --pool solo cannot while it works; run gpu workers with the default
+    prefork pool). Reserved tasks are asked only of the workers that answered, which returns
+    as soon as they all have.
+    """
+    try:
+        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=timeout).ping()
+        active = app.control.inspect(timeout=timeout).active() or {}
+        workers = sorted(active)
+        reserved = {}
+        if workers:
+            inspect = app.control.inspect(destination=workers, timeout=timeout, limit=len(workers))
+            reserved = inspect.reserved() or {}
+    except (redis.RedisError, OSError, OperationalError) as exc:
+        return LiveTasks(
+            reachable=False,
+            error=f"the broker at {settings.CELERY_BROKER_URL} cannot be reached ({exc})",
+        )
+    return LiveTasks(
+        reachable=True,
+        workers=frozenset(workers) | frozenset(reserved),
+        task_ids=frozenset(_ids(active) | _ids(reserved)),
     )

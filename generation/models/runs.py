@@ -5,10 +5,13 @@ A GenerationBatch writes its pieces as ordinary Piece rows in a corpus of its ow
 keeps, per sample, every parameter that made it and its memorisation score.
 """
 
+import os
+import socket
 from pathlib import Path
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 
 from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE
 from generation.models.corpus import Corpus, Piece
@@ -25,6 +28,27 @@ class Status(models.TextChoices):
 
 
 STOPPED = "stopped by the researcher; resume continues from the last checkpoint"
+# task_id of a row that `manage.py train` or `generate` works on in the foreground: no worker
+# holds it, so the dashboard cannot tell whether it still runs, and no queued message may take it.
+FOREGROUND = "foreground:"
+
+
+def skip_reason(status: str, error: str, owner: str, task_id: str) -> str:
+    """Why the delivery of task `task_id` must leave a row alone, or "" when it may run it.
+
+    A row belongs to the task whose id it stores (`owner`). Restarting a job stores a new id,
+    so the old message, which Redis hands out again once its visibility timeout lapses, finds
+    another owner and stops. The first delivery (the id stored before the message was sent) and
+    a redelivery of the same id after a crash both run, and so does a row with no owner yet
+    (queued by code that does not store ids). A finished row is never run again by a message.
+    """
+    if status == Status.FAILED and error == STOPPED:
+        return "stopped by the researcher"
+    if status in (Status.SUCCEEDED, Status.FAILED):
+        return f"already {status}"
+    if owner and owner != task_id:
+        return f"taken over by task {owner}"
+    return ""
 
 
 class Job(models.Model):
@@ -39,10 +63,51 @@ class Job(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
+    attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="when the current attempt was queued or picked up; a job is called orphaned "
+        "only a grace period after it",
+    )
 
     class Meta:
         abstract = True
         ordering = ["-created"]
+
+    @property
+    def attempt_since(self):
+        """The latest of creation, first start and the current attempt: grace counts from it."""
+        return max(t for t in (self.created, self.started, self.attempt_at) if t is not None)
+
+    @property
+    def in_foreground(self) -> bool:
+        return self.task_id.startswith(FOREGROUND)
+
+    @classmethod
+    def claim(cls, pk: int, task_id: str) -> str:
+        """Makes task `task_id` the row's owner unless skip_reason says no; returns that reason
+        ("" when claimed). The row is locked while deciding, so two claims cannot both win."""
+        with transaction.atomic():
+            row = cls.objects.select_for_update().get(pk=pk)
+            reason = skip_reason(row.status, row.error, row.task_id, task_id)
+            if not reason:
+                cls.objects.filter(pk=pk).update(task_id=task_id, attempt_at=timezone.now())
+        return reason
+
+    def take_for_foreground(self) -> None:
+        """Marks the row as worked on by this process, so a queued copy of its job skips it."""
+        self.task_id = f"{FOREGROUND}{socket.gethostname()}:{os.getpid()}"[:64]
+        self.attempt_at = timezone.now()
+        type(self).objects.filter(pk=self.pk).update(
+            task_id=self.task_id, attempt_at=self.attempt_at
+        )
+
+    def release_foreground(self) -> None:
+        """Gives up the foreground mark once the command ends, however it ends: a later queued
+        job may take the row, and one left "running" (Ctrl-C) shows as orphaned, restartable."""
+        if self.in_foreground:
+            type(self).objects.filter(pk=self.pk, task_id=self.task_id).update(task_id="")
+            self.task_id = ""
 
 
 class TrainingRun(Job):
@@ -63,11 +128,6 @@ class TrainingRun(Job):
 
     def __str__(self) -> str:
         return f"run {self.pk}: {self.model_kind} on {self.corpus.slug} ({self.status})"
-
-    @property
-    def was_stopped(self) -> bool:
-        """Stopped from the dashboard: a copy of its job still queued must not train it."""
-        return self.status == Status.FAILED and self.error == STOPPED
 
     @property
     def checkpoint_dir(self) -> Path:

@@ -22,6 +22,7 @@ from generation.midi_files import count_pitched_notes, midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
 from generation.models.runs import Status
 from generation.sampling import SamplingConfig, default_mode, sample, seed_windows
+from generation.tasks.queueing import send_to_queue
 from generation.tasks.training import as_indices, encode_split
 from generation.training import LoadedModel, load_checkpoint, resolve_device
 from worker.progress import ProgressReporter
@@ -226,9 +227,18 @@ def _piece_for(batch: GenerationBatch, index: int, pm) -> Piece:
     return piece
 
 
+def enqueue_generation_batch(batch: GenerationBatch) -> str:
+    """Queues the batch on the gpu queue and returns the task id, stored on the row first."""
+    return send_to_queue(batch, generate_batch)
+
+
 @shared_task(bind=True, name="gpu.generate", acks_late=True)
 def generate_batch(self, batch_id: int) -> dict:
+    """Generates the batch if this delivery owns it (Job.claim); a stale copy leaves it alone."""
+    skipped = GenerationBatch.claim(batch_id, self.request.id or "")
     batch = GenerationBatch.objects.select_related("run", "run__corpus").get(pk=batch_id)
+    if skipped:
+        return {"batch": batch.pk, "status": batch.status, "skipped": skipped}
     reporter: list[ProgressReporter] = []
 
     def report(done: int, total: int) -> None:
@@ -236,7 +246,5 @@ def generate_batch(self, batch_id: int) -> dict:
             reporter.append(ProgressReporter(self, total=total, message="sampling"))
         reporter[0].set(done)
 
-    batch.task_id = self.request.id or ""
-    batch.save(update_fields=["task_id"])
     batch = execute_generation_batch(batch, on_step=report)
     return {"batch": batch.pk, "status": batch.status, "samples": batch.samples.count()}

@@ -19,6 +19,7 @@ from generation.encoding.pianoroll import DEFAULT_STEPS_PER_BEAT, flatten, midi_
 from generation.encoding.tokens import DEFAULT_STEP_BEATS, Vocabulary, midi_to_tokens
 from generation.models import Corpus, Piece, TrainingRun
 from generation.models.runs import Status
+from generation.tasks.queueing import send_to_queue
 from generation.training import (
     BatchCallback,
     TrainConfig,
@@ -153,11 +154,18 @@ def execute_training_run(
     return run
 
 
+def enqueue_training_run(run: TrainingRun) -> str:
+    """Queues the run on the gpu queue and returns the task id, stored on the row first."""
+    return send_to_queue(run, train_run)
+
+
 @shared_task(bind=True, name="gpu.train", acks_late=True)
 def train_run(self, run_id: int) -> dict:
+    """Trains the run if this delivery owns it (Job.claim); a stale copy leaves the row alone."""
+    skipped = TrainingRun.claim(run_id, self.request.id or "")
     run = TrainingRun.objects.select_related("corpus").get(pk=run_id)
-    if run.was_stopped:
-        return {"run": run.pk, "status": run.status, "skipped": "stopped by the researcher"}
+    if skipped:
+        return {"run": run.pk, "status": run.status, "skipped": skipped}
     reporter: list[ProgressReporter] = []
     epochs = TrainConfig.from_dict(run.config).epochs
 
@@ -166,7 +174,5 @@ def train_run(self, run_id: int) -> dict:
             reporter.append(ProgressReporter(self, total=epochs * batches, message="training"))
         reporter[0].set(epoch * batches + batch, message=f"epoch {epoch + 1}/{epochs}")
 
-    run.task_id = self.request.id or ""
-    run.save(update_fields=["task_id"])
     run = execute_training_run(run, on_batch=report)
     return {"run": run.pk, "status": run.status, "best_epoch": run.best_epoch}

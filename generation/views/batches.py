@@ -1,24 +1,36 @@
-"""Generation batches: list, launch from a finished run's best checkpoint (gpu queue), samples."""
+"""Generation batches: list, launch from a finished run's best checkpoint (gpu queue), samples,
+and a restart for a batch whose worker is gone or that failed (POSTed to the batch's page)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
 from generation.forms import GenerationBatchForm
 from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE, is_memorised
 from generation.models import GenerationBatch, TrainingRun
-from generation.tasks.generating import create_generation_batch, generate_batch
-from generation.views.jobs import describe_row
+from generation.models.runs import Status
+from generation.tasks.generating import create_generation_batch, enqueue_generation_batch
+from generation.tasks.queueing import QueueUnavailable
+from generation.views.jobs import describe_row, requeue_orphaned
+
+RESTART = "restart"
 
 # A sample copying two 4/4 bars or more of the training split verbatim is flagged: it would
 # test the model's memory, not its composition.
 
 
-def enqueue(batch: GenerationBatch) -> None:
-    result = generate_batch.delay(batch.pk)
-    GenerationBatch.objects.filter(pk=batch.pk).update(task_id=result.id)
+def enqueue(request: HttpRequest, batch: GenerationBatch) -> bool:
+    """Queue the batch under a task id stored on the row first; False (and a message saying
+    why, the row marked failed so it can be restarted) when the broker refuses it."""
+    try:
+        enqueue_generation_batch(batch)
+    except QueueUnavailable as exc:
+        messages.error(request, f"Batch {batch.pk} {exc}.")
+        return False
+    return True
 
 
 @login_required
@@ -51,8 +63,8 @@ def batch_new(request: HttpRequest) -> HttpResponse:
         except ValueError as exc:
             form.add_error(None, str(exc))
         else:
-            enqueue(batch)
-            messages.success(request, f"Generation batch {batch.pk} queued on the gpu queue.")
+            if enqueue(request, batch):
+                messages.success(request, f"Generation batch {batch.pk} queued on the gpu queue.")
             return redirect("dashboard:batch", pk=batch.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "generation/batch_new.html", {"form": form}, status=status)
@@ -62,8 +74,33 @@ def memorised(sample) -> bool:
     return is_memorised(sample.longest_verbatim_beats, sample.ngram_share)
 
 
+def batch_restart(request: HttpRequest, pk: int) -> HttpResponse:
+    """Samples the batch again with the same seed (so the same pieces): for a batch whose worker
+    is gone (orphaned), or one that failed. Any partial output is replaced, never doubled."""
+    batch = get_object_or_404(GenerationBatch, pk=pk)
+    if batch.status == Status.RUNNING:
+        problem = requeue_orphaned(batch)
+    elif batch.status == Status.FAILED:
+        GenerationBatch.objects.filter(pk=batch.pk, status=Status.FAILED).update(
+            status=Status.PENDING, error="", message="queued again", finished=None
+        )
+        problem = ""
+    else:
+        problem = f"it is {batch.status}; only a failed batch or one whose worker is gone restarts"
+    if problem:
+        messages.error(request, f"Batch {batch.pk} was not restarted: {problem}.")
+    elif enqueue(request, batch):
+        messages.success(request, f"Batch {batch.pk} queued again; same seed, same pieces.")
+    return redirect("dashboard:batch", pk=batch.pk)
+
+
 @login_required
+@require_http_methods(["GET", "POST"])
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method == "POST":
+        if request.POST.get("action") != RESTART:
+            return HttpResponseBadRequest("unknown action; the only one is restart")
+        return batch_restart(request, pk)
     batch = get_object_or_404(
         GenerationBatch.objects.select_related("run", "run__corpus", "corpus"), pk=pk
     )

@@ -4,16 +4,27 @@ A domain row (a training run, a generation batch) holds the durable status and t
 Celery result in Redis holds the live, fine-grained progress of the attempt now running. This
 module merges the two into one JobView, for both the HTML pages and the JSON the page polls.
 Jobs without a row of their own (corpus imports, renders) are remembered by task id in the cache.
+
+A row can say "running" long after its worker died (power loss, SIGKILL): its message comes back
+only when the broker's visibility timeout lapses, hours later. So a running row is checked
+against the tasks live workers hold: missing there, a grace period after its attempt began, it is
+"orphaned" and can be restarted; when no worker answers at all the page says so instead.
 """
 
+import threading
 import time
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 
 from celery.result import AsyncResult
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from redis import RedisError
 
+from generation.models.runs import Job, Status
 from worker.progress import PROGRESS_STATE, read_progress
+from worker.status import LiveTasks, live_tasks
 
 RECENT_TASKS_KEY = "dashboard:recent-tasks"
 RECENT_TASKS_KEPT = 20
@@ -35,7 +46,12 @@ _CELERY_STATES = {
     "FAILURE": "failed",
     "REVOKED": "stopped",
 }
-FINISHED = {"done", "failed", "stopped"}
+ORPHANED = "orphaned"
+NO_WORKER = "no-worker"
+# Nothing more will happen to these without the researcher: the page stops polling.
+FINISHED = {"done", "failed", "stopped", ORPHANED}
+# Seconds one picture of the workers' tasks serves the pages and polls of this web process.
+LIVE_TASKS_MAX_AGE = 5.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,13 @@ class JobView:
             return "done"
         if self.state == "stopped":
             return "stopped"
+        if self.state == ORPHANED:
+            return "orphaned: its worker is gone (no live worker holds its task)"
+        if self.state == NO_WORKER:
+            return (
+                "no worker is running: the job was running, but no worker answers; "
+                "start a gpu worker to see whether it carries on"
+            )
         return f"failed: {self.error}" if self.error else "failed"
 
     def as_dict(self) -> dict:
@@ -92,12 +115,60 @@ def _live(task_id: str):
         return None
 
 
-def describe_row(row) -> JobView:
-    """A TrainingRun or GenerationBatch: the row decides the state, the live result refines it."""
+class _LiveTasksMemo:
+    """One picture of the workers' tasks, shared by the rows of a page and the polls that
+    follow for a few seconds: asking the workers waits for their replies."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken = 0.0
+        self._tasks: LiveTasks | None = None
+
+    def get(self) -> LiveTasks:
+        with self._lock:
+            if self._tasks is None or time.monotonic() - self._taken > LIVE_TASKS_MAX_AGE:
+                self._tasks = live_tasks()
+                self._taken = time.monotonic()
+            return self._tasks
+
+    def forget(self) -> None:
+        with self._lock:
+            self._tasks = None
+
+
+recent_live_tasks = _LiveTasksMemo()
+
+
+def worker_state(row: Job, live: LiveTasks | None = None) -> str:
+    """ORPHANED or NO_WORKER for a running row whose worker cannot be found, else "".
+
+    Only a row running for longer than JOB_ORPHAN_GRACE_SECONDS since its attempt began is
+    checked, so a job changing hands is never flagged; a row worked on in the foreground
+    (manage.py) is never checked, as no worker holds it. An unreachable broker proves nothing.
+    """
+    if row.status != Status.RUNNING or row.in_foreground:
+        return ""
+    grace = timedelta(seconds=settings.JOB_ORPHAN_GRACE_SECONDS)
+    if timezone.now() - row.attempt_since < grace:
+        return ""
+    live = live if live is not None else recent_live_tasks.get()
+    if not live.reachable:
+        return ""
+    if not live.answered:
+        return NO_WORKER
+    return "" if live.holds(row.task_id) else ORPHANED
+
+
+def describe_row(row, live: LiveTasks | None = None) -> JobView:
+    """A TrainingRun or GenerationBatch: the row decides the state, the live result refines it.
+    `live` is the workers' tasks when the caller already has them."""
     state = _ROW_STATES.get(row.status, row.status)
     percent = 100.0 * (row.progress or 0.0)
     eta = None
     message = getattr(row, "message", "")
+    if lost := worker_state(row, live):
+        # The result in Redis may still say PROGRESS: the dead attempt never wrote its end.
+        return JobView(lost, round(percent, 1), None, message)
     if state in {"queued", "running"} and row.task_id:
         live = _live(row.task_id)
         if live is not None and live.state == PROGRESS_STATE:
@@ -110,6 +181,26 @@ def describe_row(row) -> JobView:
     if state == "done":
         percent = 100.0
     return JobView(state, round(percent, 1), eta, message, row.error if state == "failed" else "")
+
+
+def requeue_orphaned(row: Job) -> str:
+    """Makes a row whose worker is gone pending again, for the caller to queue a new attempt;
+    returns "" or why nothing was done.
+
+    The workers are asked afresh, not through the memo. The row is switched only if it still
+    names the lost task, so a double click, or a late redelivery that took it meanwhile, wins
+    over the restart. The old message, should Redis hand it out again, finds the new attempt's
+    task id on the row and skips it (Job.claim).
+    """
+    live = live_tasks()
+    if worker_state(row, live) != ORPHANED:
+        return f"it is {describe_row(row, live).words}; only a job whose worker is gone restarts"
+    taken = (
+        type(row)
+        .objects.filter(pk=row.pk, status=Status.RUNNING, task_id=row.task_id)
+        .update(status=Status.PENDING, error="", message="restarted: its worker was gone")
+    )
+    return "" if taken else "it changed while being restarted; reload the page"
 
 
 def describe_task(task_id: str) -> JobView:

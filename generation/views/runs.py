@@ -13,8 +13,9 @@ from generation.charts import Series, line_chart
 from generation.forms import TrainingRunForm
 from generation.models import TrainingRun
 from generation.models.runs import STOPPED, Status
-from generation.tasks.training import create_training_run, train_run
-from generation.views.jobs import describe_row
+from generation.tasks.queueing import QueueUnavailable
+from generation.tasks.training import create_training_run, enqueue_training_run
+from generation.views.jobs import describe_row, requeue_orphaned
 from worker.celery_app import app
 
 # (title, metric) pairs drawn per epoch, train and valid on one chart each.
@@ -34,10 +35,15 @@ def learning_curves(history: list[dict]) -> list[str]:
     return charts
 
 
-def enqueue(run: TrainingRun) -> None:
-    """Queue the run; the row keeps the task id so its page can follow the attempt."""
-    result = train_run.delay(run.pk)
-    TrainingRun.objects.filter(pk=run.pk).update(task_id=result.id)
+def enqueue(request: HttpRequest, run: TrainingRun) -> bool:
+    """Queue the run under a task id stored on the row first; False (and a message saying why,
+    the row marked failed so it can be resumed) when the broker refuses it."""
+    try:
+        enqueue_training_run(run)
+    except QueueUnavailable as exc:
+        messages.error(request, f"Run {run.pk} {exc}.")
+        return False
+    return True
 
 
 @login_required
@@ -59,8 +65,8 @@ def run_new(request: HttpRequest) -> HttpResponse:
         except ValueError as exc:
             form.add_error(None, str(exc))
         else:
-            enqueue(run)
-            messages.success(request, f"Training run {run.pk} queued on the gpu queue.")
+            if enqueue(request, run):
+                messages.success(request, f"Training run {run.pk} queued on the gpu queue.")
             return redirect("dashboard:run", pk=run.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "generation/run_new.html", {"form": form}, status=status)
@@ -104,8 +110,17 @@ def run_stop(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    """Queues the run again; training restarts from its last checkpoint, not from scratch."""
+    """Queues the run again; training restarts from its last checkpoint, not from scratch.
+    A stopped or failed run resumes; so does a "running" one whose worker is gone (orphaned)."""
     run = get_object_or_404(TrainingRun, pk=pk)
+    if run.status == Status.RUNNING:
+        if problem := requeue_orphaned(run):
+            messages.error(request, f"Run {run.pk} was not restarted: {problem}.")
+        elif enqueue(request, run):
+            messages.success(
+                request, f"Run {run.pk} restarted; it continues from its last checkpoint."
+            )
+        return redirect("dashboard:run", pk=run.pk)
     if run.status != Status.FAILED:
         messages.error(
             request, f"Run {run.pk} is {run.status}; only a stopped or failed run resumes."
@@ -114,6 +129,8 @@ def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
     TrainingRun.objects.filter(pk=run.pk).update(
         status=Status.PENDING, error="", message="queued again", finished=None
     )
-    enqueue(run)
-    messages.success(request, f"Run {run.pk} queued again; it resumes from its last checkpoint.")
+    if enqueue(request, run):
+        messages.success(
+            request, f"Run {run.pk} queued again; it resumes from its last checkpoint."
+        )
     return redirect("dashboard:run", pk=run.pk)

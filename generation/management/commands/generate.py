@@ -11,9 +11,11 @@ from generation.models import TrainingRun
 from generation.sampling import SAMPLING_MODES, SEED_STRATEGIES
 from generation.tasks.generating import (
     create_generation_batch,
+    enqueue_generation_batch,
     execute_generation_batch,
-    generate_batch,
 )
+from generation.tasks.queueing import QueueUnavailable
+from worker.torch_threads import apply_torch_threads
 
 
 class Command(BaseCommand):
@@ -52,9 +54,14 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if options["enqueue"]:
-            result = generate_batch.delay(batch.pk)
-            self.stdout.write(f"batch {batch.pk} queued on gpu as task {result.id}")
+            try:
+                task_id = enqueue_generation_batch(batch)
+            except QueueUnavailable as exc:
+                raise CommandError(f"batch {batch.pk} {exc}") from exc
+            self.stdout.write(f"batch {batch.pk} queued on gpu as task {task_id}")
             return
+        apply_torch_threads()
+        batch.take_for_foreground()
         with tqdm(desc=f"batch {batch.pk}", unit="step") as bar:
 
             def on_step(done: int, total: int) -> None:
@@ -65,6 +72,8 @@ class Command(BaseCommand):
                 batch = execute_generation_batch(batch, on_step=on_step)
             except ValueError as exc:
                 raise CommandError(f"batch {batch.pk} failed: {exc}") from exc
+            finally:
+                batch.release_foreground()
         samples = list(batch.samples.all())
         silent = sum(1 for s in samples if s.piece_id is None)
         distinct = len({s.piece_id for s in samples if s.piece_id})

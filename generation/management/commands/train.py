@@ -10,9 +10,16 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from generation.models import Corpus, TrainingRun
+from generation.models.runs import Status
 from generation.networks import MODEL_KINDS
-from generation.tasks.training import create_training_run, execute_training_run, train_run
+from generation.tasks.queueing import QueueUnavailable
+from generation.tasks.training import (
+    create_training_run,
+    enqueue_training_run,
+    execute_training_run,
+)
 from generation.training import OPTIMIZERS, TrainConfig
+from worker.torch_threads import apply_torch_threads
 
 # command-line flag -> TrainConfig field, for every setting a researcher may change
 OPTIONS = {
@@ -76,9 +83,22 @@ class Command(BaseCommand):
         else:
             run = self.new_run(options)
         if options["enqueue"]:
-            result = train_run.delay(run.pk)
-            self.stdout.write(f"run {run.pk} queued on gpu as task {result.id}")
+            if run.status in (Status.SUCCEEDED, Status.RUNNING):
+                raise CommandError(
+                    f"run {run.pk} is {run.status}; nothing to queue (a running run whose "
+                    "worker is gone restarts from the dashboard)"
+                )
+            TrainingRun.objects.filter(pk=run.pk).update(
+                status=Status.PENDING, error="", finished=None
+            )
+            try:
+                task_id = enqueue_training_run(run)
+            except QueueUnavailable as exc:
+                raise CommandError(f"run {run.pk} {exc}") from exc
+            self.stdout.write(f"run {run.pk} queued on gpu as task {task_id}")
             return
+        apply_torch_threads()
+        run.take_for_foreground()
         self.stdout.write(f"run {run.pk}: {run.model_kind} on {run.corpus.slug}")
         bar = tqdm(desc=f"run {run.pk}", unit="batch")
 
@@ -97,6 +117,7 @@ class Command(BaseCommand):
             raise CommandError(f"run {run.pk} failed: {exc}") from exc
         finally:
             bar.close()
+            run.release_foreground()
         self.stdout.write(
             f"run {run.pk} done on {run.device}: best epoch {run.best_epoch}, "
             f"valid loss {run.best_valid_loss:.4f}"

@@ -1,0 +1,33 @@
+"""Sending a job row's task: the task id is chosen and stored on the row before the message
+leaves, so no worker can start the task before the row names it as its owner (Job.claim)."""
+
+from celery import Task
+from celery.utils import uuid
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from generation.models.runs import Job, Status
+
+
+class QueueUnavailable(RuntimeError):
+    """The broker refused the message; the row says so and can be resumed later."""
+
+
+def send_to_queue(row: Job, task: Task) -> str:
+    """Stores a fresh task id on the row, then queues `task(row.pk)` under that id."""
+    task_id = uuid()
+    now = timezone.now()
+    type(row).objects.filter(pk=row.pk).update(task_id=task_id, attempt_at=now)
+    row.task_id, row.attempt_at = task_id, now
+    try:
+        task.apply_async(args=[row.pk], task_id=task_id)
+    except OperationalError as exc:
+        error = (
+            f"could not be queued: the broker cannot be reached ({exc}); "
+            "start Redis and the workers, then queue it again"
+        )
+        type(row).objects.filter(pk=row.pk, task_id=task_id).update(
+            status=Status.FAILED, error=error, message="not queued", finished=now
+        )
+        raise QueueUnavailable(error) from exc
+    return task_id
