@@ -1,8 +1,9 @@
 """Progress that a running task publishes and the web side reads.
 
-A task writes {done, total, message, started, eta_seconds} into its Celery result (state PROGRESS),
-which lives in Redis; any web process reads it by task id. Domain rows (TrainingRun, ...) keep
-their own durable status; this is the live, fine-grained part.
+A task writes {done, total, message, started, updated, eta_seconds} into its Celery result (state
+PROGRESS), which lives in Redis; any web process reads it by task id. `updated` doubles as a
+heartbeat: a task that reported a moment ago is alive, whatever else seems to say otherwise.
+Domain rows (TrainingRun, ...) keep their own durable status; this is the live, fine-grained part.
 """
 
 import time
@@ -21,6 +22,7 @@ class Progress:
     total: int = 0
     message: str = ""
     started: float | None = None
+    updated: float | None = None
     eta_seconds: float | None = None
     error: str = ""
 
@@ -74,6 +76,7 @@ class ProgressReporter:
             "total": self.total,
             "message": self.message,
             "started": self.started,
+            "updated": now,
             "eta_seconds": estimate_eta(self.done, self.total, self.started, now),
         }
         self.task.update_state(task_id=task_id, state=PROGRESS_STATE, meta=meta)
@@ -91,6 +94,7 @@ def read_progress(task_id: str) -> Progress:
             total=info.get("total", 0),
             message=info.get("message", ""),
             started=info.get("started"),
+            updated=info.get("updated"),
             eta_seconds=info.get("eta_seconds"),
         )
     if state == "FAILURE":

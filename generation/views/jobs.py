@@ -7,8 +7,10 @@ Jobs without a row of their own (corpus imports, renders) are remembered by task
 
 A row can say "running" long after its worker died (power loss, SIGKILL): its message comes back
 only when the broker's visibility timeout lapses, hours later. So a running row is checked
-against the tasks live workers hold: missing there, a grace period after its attempt began, it is
-"orphaned" and can be restarted; when no worker answers at all the page says so instead.
+against the tasks live workers hold: missing there, a grace period after its attempt began and
+with no progress reported within that period, it is "orphaned" and can be restarted; when no
+worker answers at all the page says so instead. The progress heartbeat guards against a busy
+worker that misses the one-second question: a slow answer must not get a live job restarted.
 """
 
 import threading
@@ -142,14 +144,19 @@ recent_live_tasks = _LiveTasksMemo()
 def worker_state(row: Job, live: LiveTasks | None = None) -> str:
     """ORPHANED or NO_WORKER for a running row whose worker cannot be found, else "".
 
-    Only a row running for longer than JOB_ORPHAN_GRACE_SECONDS since its attempt began is
-    checked, so a job changing hands is never flagged; a row worked on in the foreground
-    (manage.py) is never checked, as no worker holds it. An unreachable broker proves nothing.
+    Only a row running for longer than JOB_ORPHAN_GRACE_SECONDS since its attempt began, and
+    whose task has reported no progress for as long, is checked, so a job changing hands or
+    busy on a worker too loaded to answer in time is never flagged; a row worked on in the
+    foreground (manage.py) is never checked, as no worker holds it. An unreachable broker
+    proves nothing.
     """
     if row.status != Status.RUNNING or row.in_foreground:
         return ""
     grace = timedelta(seconds=settings.JOB_ORPHAN_GRACE_SECONDS)
     if timezone.now() - row.attempt_since < grace:
+        return ""
+    progress = _live(row.task_id) if row.task_id else None
+    if progress and progress.updated and time.time() - progress.updated < grace.total_seconds():
         return ""
     live = live if live is not None else recent_live_tasks.get()
     if not live.reachable:

@@ -4,6 +4,7 @@ orphaned job from a running one, and the restart that hands the row to a new tas
 Celery's inspect RPC is stubbed here; tests/worker/test_job_ownership.py asks real workers.
 """
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -24,6 +25,7 @@ from tests.generation.dashboard_helpers import (  # noqa: F401 - fixtures
 )
 from tests.generation.test_dashboard_jobs import TINY_CONFIG
 from worker.celery_app import app
+from worker.progress import PROGRESS_STATE
 
 LONG_AGO = timezone.now() - timedelta(hours=1)
 
@@ -209,6 +211,18 @@ def test_a_run_within_its_grace_period_is_not_checked(run, workers):
     fake = workers(active={"gpu@box": []}, reserved={"gpu@box": []})
     assert describe_row(run).state == "running"
     assert fake.calls == []
+
+
+@pytest.mark.django_db
+def test_a_run_that_reported_progress_lately_is_running_even_if_no_worker_lists_it(run, workers):
+    running(run)
+    workers(active={"gpu@box": []}, reserved={"gpu@box": []})
+    meta = {"done": 3, "total": 10, "message": "epoch 1/1", "updated": time.time() - 5}
+    app.backend.store_result("lost-task", meta, PROGRESS_STATE)
+    assert describe_row(run).state == "running"
+    meta["updated"] = time.time() - 3600
+    app.backend.store_result("lost-task", meta, PROGRESS_STATE)
+    assert describe_row(run).state == ORPHANED
 
 
 @pytest.mark.django_db
