@@ -48,8 +48,14 @@ class SamplingConfig:
             raise ValueError("this model predicts each key on its own: use bernoulli or threshold")
 
 
-def default_mode(categorical: bool) -> str:
-    return "temperature" if categorical else "bernoulli"
+def default_mode(categorical: bool, loss: str | None = None) -> str:
+    """Temperature sampling for one class per step; per key, Bernoulli draws where the loss gives
+    calibrated probabilities (BCE) and the seed's threshold after focal loss, which raises the
+    probability of rare keys on purpose: drawn from, a focal model sounds a cluster of keys at
+    every step."""
+    if categorical:
+        return "temperature"
+    return "threshold" if loss == "focal" else "bernoulli"
 
 
 def seed_windows(

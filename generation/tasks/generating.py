@@ -48,7 +48,7 @@ def create_generation_batch(
         raise ValueError(f"run {run.pk} has no checkpoint yet; train it first")
     if n_pieces < 1 or bars < 1 or beats_per_bar < 1:
         raise ValueError("the number of pieces, bars and beats per bar must be at least 1")
-    mode = sampling_mode or default_mode(is_categorical(run))
+    mode = sampling_mode or default_mode(is_categorical(run), run.config.get("loss"))
     SamplingConfig(mode, temperature, threshold).check(is_categorical(run))
     if seed_strategy not in ("zeros", "random", "primer"):
         raise ValueError("seed strategy must be zeros, random or primer")

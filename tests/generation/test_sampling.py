@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from generation.networks import RollLSTM, RollSeq2Seq, TokenLSTM
-from generation.sampling import SamplingConfig, sample, seed_windows
+from generation.sampling import SamplingConfig, default_mode, sample, seed_windows
 
 SMALL = dict(hidden_size=12, dense_size=8)
 
@@ -103,3 +103,16 @@ def test_sampling_settings_that_do_not_fit_the_model_are_refused():
         SamplingConfig("bernoulli", temperature=0)
     with pytest.raises(ValueError, match="mode must be one of"):
         SamplingConfig("beam")
+
+
+@pytest.mark.parametrize(
+    ("categorical", "loss", "mode"),
+    [
+        (True, None, "temperature"),
+        (True, "ce", "temperature"),
+        (False, "bce", "bernoulli"),
+        (False, "focal", "threshold"),
+    ],
+)
+def test_the_default_mode_suits_what_the_loss_made_of_the_outputs(categorical, loss, mode):
+    assert default_mode(categorical, loss) == mode

@@ -28,7 +28,9 @@ class Command(BaseCommand):
         parser.add_argument("--beats-per-bar", type=int, default=4)
         parser.add_argument("--seed-strategy", choices=SEED_STRATEGIES, default="zeros")
         parser.add_argument(
-            "--mode", choices=SAMPLING_MODES, help="default: temperature or bernoulli by model"
+            "--mode",
+            choices=SAMPLING_MODES,
+            help="default: temperature (tokens, ce), threshold (focal), bernoulli (bce)",
         )
         parser.add_argument("--temperature", type=float, default=1.0)
         parser.add_argument("--threshold", type=float, default=0.5)
