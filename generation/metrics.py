@@ -16,6 +16,18 @@ import torch.nn.functional as F
 LOSSES = ("ce", "bce", "focal")
 
 
+def frames_from_classes(index: torch.Tensor, classes: int) -> torch.Tensor:
+    """Roll frames from the classes of a roll model trained on each frame's argmax ("ce").
+
+    That target gives a silent frame class 0, the feature of A0's onset. The lowest feature of a
+    frame is hardly ever an A0 struck, so class 0 stands for silence: read as A0, it put stray
+    low notes into every rest of a generated piece and counted as a wrong note in the metrics.
+    """
+    frames = F.one_hot(index, classes).float()
+    frames[index == 0] = 0.0
+    return frames
+
+
 @dataclass(frozen=True)
 class Objective:
     """How a network's logits are scored.
@@ -69,9 +81,10 @@ class Objective:
         return F.binary_cross_entropy_with_logits(logits, target.float(), reduction="sum").item()
 
     def predict(self, logits: torch.Tensor) -> torch.Tensor:
-        """0/1 predictions (N, C): the argmax one-hot for "ce", else probability > threshold."""
+        """A roll model's 0/1 frames (N, C): its class's one-hot for "ce" (class 0 as silence),
+        else the features whose probability is above the threshold."""
         if self.categorical:
-            return F.one_hot(logits.argmax(dim=-1), logits.shape[-1]).float()
+            return frames_from_classes(logits.argmax(dim=-1), logits.shape[-1])
         return (torch.sigmoid(logits.float()) > self.threshold).float()
 
 

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from generation.metrics import frames_from_classes
+
 SEED_STRATEGIES = ("zeros", "random", "primer")
 SAMPLING_MODES = ("temperature", "threshold", "bernoulli")
 DEFAULT_RANDOM_DENSITY = 0.05
@@ -111,7 +113,7 @@ class _Picker:
                 index = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
             if self.tokens:
                 return index
-            return torch.nn.functional.one_hot(index, logits.shape[-1]).float()
+            return frames_from_classes(index, logits.shape[-1])
         if s.mode == "threshold":
             return (torch.sigmoid(logits) > s.threshold).float()
         return torch.bernoulli(torch.sigmoid(logits / s.temperature), generator=self.generator)

@@ -74,6 +74,18 @@ def test_silence_everywhere_scores_high_on_the_seeds_accuracy_and_zero_on_f1():
     assert summary["nll"] == pytest.approx(expected_nll.item(), rel=1e-5)
 
 
+def test_a_one_class_roll_model_predicting_silence_makes_no_false_alarm():
+    target = torch.zeros(4, 176)
+    target[2:, 60] = 1  # two silent frames, then a note
+    logits = torch.full((4, 176), -5.0)
+    logits[:2, 0] = 5.0  # class 0, which the argmax target gives a silent frame
+    logits[2:, 60] = 5.0
+    totals = MetricTotals(Objective("ce"))
+    totals.update(logits, target, 0.0)
+    assert totals.counts == {"tp": 2.0, "fp": 0.0, "fn": 0.0}
+    assert totals.summary()["accuracy"] == 1.0
+
+
 def test_focal_loss_matches_the_seeds_formula():
     torch.manual_seed(0)
     logits, target = torch.randn(5, 7), (torch.rand(5, 7) > 0.5).float()
