@@ -27,7 +27,7 @@
     var status = box.querySelector("[role=status]");
     var locked = form.querySelector("[data-locked]");
     var playLabel = button.textContent;
-    var state = { plays: 0, listeningMs: 0, unlockedAt: null, lastTick: null };
+    var state = { plays: 0, listeningMs: 0, unlockedAt: null, lastTick: null, fromStart: false, failed: false };
 
     function tick() {
       var now = performance.now();
@@ -35,27 +35,68 @@
       state.lastTick = audio.paused ? null : now;
     }
 
+    /* With <source> children a load failure fires "error" on each <source>, not on the <audio>;
+       only the last one's error means that no format could be played. */
+    var sources = audio.querySelectorAll("source");
+    var errorTarget = sources.length ? sources[sources.length - 1] : audio;
+
+    function showFailed() {
+      state.failed = true;
+      button.textContent = "Try again";
+      button.setAttribute("aria-pressed", "false");
+      box.setAttribute("data-state", "error");
+      status.textContent = "The sound did not load. Check your connection, then press Try again.";
+    }
+
+    function showLoading() {
+      box.setAttribute("data-state", "loading");
+      status.textContent = "Loading the sound…";
+    }
+
     button.addEventListener("click", function () {
+      if (state.failed || audio.networkState === HTMLMediaElement.NETWORK_NO_SOURCE) {
+        /* load() runs the source selection again; without it a failed element stays failed. */
+        state.failed = false;
+        audio.load();
+      }
       if (audio.paused) {
         if (audio.ended || audio.currentTime === 0) {
           audio.currentTime = 0;
-          state.plays += 1;
+          state.fromStart = true;
         }
         audio.play().catch(function () {
-          status.textContent = "The sound could not start. Please press play again.";
+          if (state.failed || audio.networkState === HTMLMediaElement.NETWORK_NO_SOURCE) {
+            showFailed();
+          } else {
+            box.removeAttribute("data-state");
+            status.textContent = "The sound could not start. Please press play again.";
+          }
         });
       } else {
         audio.pause();
       }
     });
     audio.addEventListener("play", function () {
-      state.lastTick = performance.now();
       button.textContent = "Pause";
       button.setAttribute("aria-pressed", "true");
+      if (audio.readyState < HTMLMediaElement.HAVE_FUTURE_DATA) { showLoading(); }
+    });
+    audio.addEventListener("waiting", function () {
+      tick();
+      state.lastTick = null;  /* buffering is not listening */
+      showLoading();
+    });
+    audio.addEventListener("playing", function () {
+      /* a play counts once the sound really starts, so a failed load and its retry count once */
+      if (state.fromStart) { state.plays += 1; state.fromStart = false; }
+      state.lastTick = performance.now();
+      box.setAttribute("data-state", "playing");
       status.textContent = "Playing…";
     });
     audio.addEventListener("pause", function () {
       tick();
+      if (state.failed) { return; }
+      box.removeAttribute("data-state");
       button.textContent = audio.ended ? "Listen again" : playLabel;
       button.setAttribute("aria-pressed", "false");
       if (!audio.ended) { status.textContent = "Paused. Press play to continue."; }
@@ -67,6 +108,7 @@
     audio.addEventListener("ended", function () {
       tick();
       meter.style.width = "100%";
+      box.setAttribute("data-state", "finished");
       button.textContent = "Listen again";
       button.setAttribute("aria-pressed", "false");
       if (state.unlockedAt === null) {
@@ -75,14 +117,12 @@
       }
       status.textContent = "Finished. You can answer now, or listen again.";
     });
+    errorTarget.addEventListener("error", showFailed);
+    audio.addEventListener("error", showFailed);  /* after a source was chosen: broken or cut off */
+    /* A fast failure (offline, a 404) can happen before this script runs; the element then sits
+       waiting for another source. A healthy element is still loading or idle by now. */
+    if (audio.networkState === HTMLMediaElement.NETWORK_NO_SOURCE) { showFailed(); }
     button.disabled = false;  /* enabled only once listening can be measured */
-    /* With <source> children a load failure fires "error" on each <source>, not on the <audio>;
-       only the last one's error means that no format could be played. */
-    var sources = audio.querySelectorAll("source");
-    var errorTarget = sources.length ? sources[sources.length - 1] : audio;
-    errorTarget.addEventListener("error", function () {
-      status.textContent = "The sound did not load. Please check your connection and reload the page.";
-    });
     return state;
   }
 

@@ -120,3 +120,47 @@ def test_participant_takes_a_study_on_a_phone(live_server, phone, artifacts):
         if "/a/" in url:
             assert headers["content-type"] == ("audio/ogg" if "f=ogg" in url else "audio/mpeg")
             assert "content-disposition" not in headers and "last-modified" not in headers
+
+
+def _first_trial(page, live_server, study):
+    """Consent and instructions, up to the first trial's page."""
+    page.goto(f"{live_server.url}/s/{study.slug}/")
+    page.get_by_label("I have read the information above and agree to take part.").check()
+    page.get_by_role("button", name="I agree, continue").click()
+    page.get_by_role("button", name="Start").click()
+    expect(page).to_have_url(re.compile(r"/t/\d+/$"))
+
+
+def _answer(page, judgment):
+    page.get_by_role("radio", name=judgment).check()
+    page.get_by_role("radio", name="Sureness 4 of 5").check()
+    page.get_by_role("radio", name="Musical 3 of 5").check()
+
+
+AUDIO = re.compile(r"/a/[^/]+$|/a/[^/]+\?f=ogg$")
+
+
+def test_a_sound_that_fails_to_load_offers_a_retry_that_works(live_server, phone):
+    study = open_study(headphone_trials=0)
+    page = phone.new_page()
+    _first_trial(page, live_server, study)
+    page.route(AUDIO, lambda route: route.abort("internetdisconnected"))
+    page.reload()
+    play = page.locator("[data-play]")
+    if play.inner_text() != "Try again":  # the failure shows on load, or on play when loaded lazily
+        play.click()
+    status = page.locator("#player-status")
+    expect(status).to_contain_text("did not load")
+    retry = page.get_by_role("button", name="Try again")
+    expect(retry).to_be_enabled()
+    expect(page.locator("fieldset[data-locked] input[type=radio]").first).to_be_disabled()
+
+    page.unroute(AUDIO)
+    retry.click()
+    expect(status).to_contain_text("Finished", timeout=15000)
+    _answer(page, "A computer")
+    url = page.url
+    page.get_by_role("button", name="Next").click()
+    expect(page).not_to_have_url(url)
+    answer = Answer.objects.get()
+    assert answer.plays == 1 and not answer.judged_human
