@@ -13,24 +13,9 @@ from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE, is_m
 from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import Status
 from generation.tasks.generating import create_generation_batch, enqueue_generation_batch
-from generation.tasks.queueing import QueueUnavailable
-from generation.views.jobs import describe_row, requeue_orphaned
+from generation.views.jobs import describe_row, enqueued, requeue_orphaned
 
 RESTART = "restart"
-
-# A sample copying two 4/4 bars or more of the training split verbatim is flagged: it would
-# test the model's memory, not its composition.
-
-
-def enqueue(request: HttpRequest, batch: GenerationBatch) -> bool:
-    """Queue the batch under a task id stored on the row first; False (and a message saying
-    why, the row marked failed so it can be restarted) when the broker refuses it."""
-    try:
-        enqueue_generation_batch(batch)
-    except QueueUnavailable as exc:
-        messages.error(request, f"Batch {batch.pk} {exc}.")
-        return False
-    return True
 
 
 @login_required
@@ -63,7 +48,7 @@ def batch_new(request: HttpRequest) -> HttpResponse:
         except ValueError as exc:
             form.add_error(None, str(exc))
         else:
-            if enqueue(request, batch):
+            if enqueued(request, batch, enqueue_generation_batch, "Batch"):
                 messages.success(request, f"Generation batch {batch.pk} queued on the gpu queue.")
             return redirect("dashboard:batch", pk=batch.pk)
     status = 400 if request.method == "POST" else 200
@@ -89,7 +74,7 @@ def batch_restart(request: HttpRequest, pk: int) -> HttpResponse:
         problem = f"it is {batch.status}; only a failed batch or one whose worker is gone restarts"
     if problem:
         messages.error(request, f"Batch {batch.pk} was not restarted: {problem}.")
-    elif enqueue(request, batch):
+    elif enqueued(request, batch, enqueue_generation_batch, "Batch"):
         messages.success(request, f"Batch {batch.pk} queued again; same seed, same pieces.")
     return redirect("dashboard:batch", pk=batch.pk)
 

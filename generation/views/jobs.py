@@ -15,16 +15,20 @@ worker that misses the one-second question: a slow answer must not get a live jo
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from celery.result import AsyncResult
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
+from django.http import HttpRequest
 from django.utils import timezone
 from redis import RedisError
 
 from generation.models.runs import Job, Status
+from generation.tasks.queueing import QueueUnavailable
 from worker.progress import PROGRESS_STATE, read_progress
 from worker.status import LiveTasks, live_tasks
 
@@ -188,6 +192,18 @@ def describe_row(row, live: LiveTasks | None = None) -> JobView:
     if state == "done":
         percent = 100.0
     return JobView(state, round(percent, 1), eta, message, row.error if state == "failed" else "")
+
+
+def enqueued(request: HttpRequest, row: Job, send: Callable[[Job], object], what: str) -> bool:
+    """Queue a row's job under a task id stored on the row first; False, with a message saying
+    why, when the broker refuses it (`send` then leaves the row failed, so it can be queued
+    again)."""
+    try:
+        send(row)
+    except QueueUnavailable as exc:
+        messages.error(request, f"{what} {row.pk} {exc}.")
+        return False
+    return True
 
 
 def requeue_orphaned(row: Job) -> str:

@@ -13,9 +13,8 @@ from generation.charts import Series, line_chart
 from generation.forms import TrainingRunForm
 from generation.models import TrainingRun
 from generation.models.runs import STOPPED, Status
-from generation.tasks.queueing import QueueUnavailable
 from generation.tasks.training import create_training_run, enqueue_training_run
-from generation.views.jobs import describe_row, requeue_orphaned
+from generation.views.jobs import describe_row, enqueued, requeue_orphaned
 from worker.celery_app import app
 
 # (title, metric) pairs drawn per epoch, train and valid on one chart each.
@@ -33,17 +32,6 @@ def learning_curves(history: list[dict]) -> list[str]:
         if any(y is not None for s in series for _, y in s.points):
             charts.append(mark_safe(line_chart(title, series)))  # noqa: S308 - built from numbers
     return charts
-
-
-def enqueue(request: HttpRequest, run: TrainingRun) -> bool:
-    """Queue the run under a task id stored on the row first; False (and a message saying why,
-    the row marked failed so it can be resumed) when the broker refuses it."""
-    try:
-        enqueue_training_run(run)
-    except QueueUnavailable as exc:
-        messages.error(request, f"Run {run.pk} {exc}.")
-        return False
-    return True
 
 
 @login_required
@@ -65,7 +53,7 @@ def run_new(request: HttpRequest) -> HttpResponse:
         except ValueError as exc:
             form.add_error(None, str(exc))
         else:
-            if enqueue(request, run):
+            if enqueued(request, run, enqueue_training_run, "Run"):
                 messages.success(request, f"Training run {run.pk} queued on the gpu queue.")
             return redirect("dashboard:run", pk=run.pk)
     status = 400 if request.method == "POST" else 200
@@ -116,7 +104,7 @@ def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
     if run.status == Status.RUNNING:
         if problem := requeue_orphaned(run):
             messages.error(request, f"Run {run.pk} was not restarted: {problem}.")
-        elif enqueue(request, run):
+        elif enqueued(request, run, enqueue_training_run, "Run"):
             messages.success(
                 request, f"Run {run.pk} restarted; it continues from its last checkpoint."
             )
@@ -129,7 +117,7 @@ def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
     TrainingRun.objects.filter(pk=run.pk).update(
         status=Status.PENDING, error="", message="queued again", finished=None
     )
-    if enqueue(request, run):
+    if enqueued(request, run, enqueue_training_run, "Run"):
         messages.success(
             request, f"Run {run.pk} queued again; it resumes from its last checkpoint."
         )
