@@ -1,6 +1,7 @@
 /* Listening pages: the answers unlock only once the whole sound has played; listening time,
    plays and response time go into hidden fields; answers are posted once, retried when the
-   network or server hiccups, and never sent twice (the server keeps the first answer). */
+   network or server hiccups, and never sent twice (the server keeps the first answer). When
+   retries run out the choices stay on the page for the participant to send again. */
 (function () {
   "use strict";
 
@@ -126,36 +127,44 @@
     return state;
   }
 
-  function submitWithRetry(form, state, saveStatus) {
+  var ATTEMPTS = 6;             /* about 20 s of retries before the participant is asked */
+  var ATTEMPT_TIMEOUT_MS = 20000; /* a stalled mobile connection must not hang "Saving…" */
+
+  /* Posts one fixed copy of the answer; the server keeps the first answer it stores, so a
+     retry after a lost reply cannot change or duplicate it. While it is on its way the answer
+     controls are locked, so what the participant sees is what is sent. */
+  function submitWithRetry(form, body, done) {
     var attempt = 0;
-    var submit = form.querySelector("[type=submit]");
     function send() {
       attempt += 1;
+      var controller = window.AbortController ? new AbortController() : null;
+      var timer = controller && window.setTimeout(function () { controller.abort(); }, ATTEMPT_TIMEOUT_MS);
       fetch(form.action || window.location.href, {
         method: "POST",
-        body: new FormData(form),
+        body: body,
         credentials: "same-origin",
-        redirect: "follow"
+        redirect: "follow",
+        signal: controller ? controller.signal : undefined
       }).then(function (response) {
+        window.clearTimeout(timer);
         if (response.ok && response.redirected) {
           window.location.assign(response.url);
         } else if (response.status === 429 || response.status >= 500) {
           retry();
         } else {
-          form.submit();  /* a validation problem: let the server's page explain it */
+          done("rejected");
         }
-      }).catch(retry);
+      }).catch(function () {
+        window.clearTimeout(timer);
+        retry();
+      });
     }
     function retry() {
-      if (attempt >= 8) {
-        state.sending = false;
-        submit.disabled = false;
-        if (saveStatus) {
-          saveStatus.textContent = "Your answer could not be sent. Check your connection and press Next again.";
-        }
+      if (attempt >= ATTEMPTS) {
+        done("failed");
         return;
       }
-      if (saveStatus) { saveStatus.textContent = "Saving your answer… (trying again)"; }
+      done("retrying");
       window.setTimeout(send, Math.min(8000, 500 * Math.pow(2, attempt)));
     }
     send();
@@ -165,6 +174,21 @@
     var state = setupPlayer(form) || {};
     var requestId = randomId();
     var saveStatus = form.querySelector("[data-save-status]");
+    var locked = form.querySelector("[data-locked]");
+    var submit = form.querySelector("[type=submit]");
+
+    function say(text, isError) {
+      if (!saveStatus) { return; }
+      saveStatus.textContent = text;
+      if (isError) { saveStatus.setAttribute("data-state", "error"); } else { saveStatus.removeAttribute("data-state"); }
+    }
+
+    function unlock() {
+      state.sending = false;
+      if (locked) { locked.disabled = false; }
+      submit.disabled = false;
+    }
+
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (state.sending) { return; }
@@ -176,12 +200,31 @@
       }
       var idField = form.querySelector("[data-request-id]");
       if (idField) { idField.value = requestId; }
+      var body = new FormData(form);  /* before locking: disabled controls are not sent */
       state.sending = true;
-      form.querySelector("[type=submit]").disabled = true;
-      if (saveStatus) { saveStatus.textContent = "Saving your answer…"; }
-      submitWithRetry(form, state, saveStatus);
+      if (locked) { locked.disabled = true; }
+      submit.disabled = true;
+      say("Saving your answer…");
+      submitWithRetry(form, body, function (outcome) {
+        if (outcome === "retrying") {
+          say("Still saving: the connection dropped, trying again. Your answer is kept.");
+        } else if (outcome === "failed") {
+          unlock();
+          say("Your answer has not been sent yet. Check your connection, then press Next again. Your choices are kept.", true);
+          submit.focus();
+        } else {
+          unlock();  /* the server turned the answer down: post it plainly so its page explains */
+          form.submit();
+        }
+      });
     });
   }
+
+  /* A page shown again from the back-forward cache would still be locked as "saving", or offer
+     a step already answered: ask the server where the participant is instead. */
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { window.location.reload(); }
+  });
 
   document.querySelectorAll("form[data-answer-form]").forEach(setupForm);
 }());

@@ -164,3 +164,111 @@ def test_a_sound_that_fails_to_load_offers_a_retry_that_works(live_server, phone
     expect(page).not_to_have_url(url)
     answer = Answer.objects.get()
     assert answer.plays == 1 and not answer.judged_human
+
+
+TRIAL_PAGE = re.compile(r"/t/\d+/$")
+
+
+def _stored():
+    return [(a.trial.position, a.judged_human) for a in Answer.objects.select_related("trial")]
+
+
+def test_an_answer_survives_a_dropped_connection_and_cannot_change_on_its_way(live_server, phone):
+    study = open_study(headphone_trials=0)
+    page = phone.new_page()
+    _first_trial(page, live_server, study)
+    network = {"up": False, "dropped": 0}
+
+    def drop_posts_while_down(route):
+        if route.request.method == "POST" and not network["up"]:
+            network["dropped"] += 1
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route(TRIAL_PAGE, drop_posts_while_down)
+    _listen(page)
+    _answer(page, "A computer")
+    url = page.url
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("[data-save-status]")).to_contain_text("trying again")
+    expect(page).to_have_url(url)
+    expect(page.get_by_role("radio", name="A person")).to_be_disabled()  # locked while saving
+    expect(page.get_by_role("radio", name="A computer")).to_be_checked()
+    network["up"] = True
+    expect(page).not_to_have_url(url, timeout=20000)
+    assert network["dropped"] >= 1 and _stored() == [(0, False)]
+
+
+def test_when_retries_run_out_the_choices_stay_and_can_be_sent_again(live_server, phone):
+    study = open_study(headphone_trials=0)
+    page = phone.new_page()
+    _first_trial(page, live_server, study)
+    page.route(
+        TRIAL_PAGE,
+        lambda route: (
+            route.abort("internetdisconnected")
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
+    )
+    _listen(page)
+    _answer(page, "A computer")
+    page.clock.install()  # the back-off waits run on a fake clock
+    page.get_by_role("button", name="Next").click()
+    save_status = page.locator("[data-save-status]")
+    for _ in range(12):
+        page.clock.run_for(10_000)
+    expect(save_status).to_contain_text("has not been sent yet")
+    for name in ("A computer", "Sureness 4 of 5", "Musical 3 of 5"):
+        expect(page.get_by_role("radio", name=name)).to_be_checked()
+    assert Answer.objects.count() == 0
+
+    page.unroute(TRIAL_PAGE)
+    url = page.url
+    page.get_by_role("button", name="Next").click()
+    expect(page).not_to_have_url(url)
+    assert _stored() == [(0, False)]
+
+
+def test_a_reply_lost_after_the_answer_was_stored_neither_duplicates_nor_changes_it(
+    live_server, phone
+):
+    study = open_study(headphone_trials=0)
+    page = phone.new_page()
+    _first_trial(page, live_server, study)
+    lost = []
+
+    def store_then_drop_reply(route):
+        if route.request.method == "POST" and not lost:
+            lost.append(route.fetch(max_redirects=0).status)  # the server stores the answer
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(TRIAL_PAGE, store_then_drop_reply)
+    _listen(page)
+    _answer(page, "A computer")
+    url = page.url
+    page.get_by_role("button", name="Next").click()
+    expect(page).not_to_have_url(url, timeout=20000)
+    assert lost == [302] and _stored() == [(0, False)]
+
+
+def test_back_and_reload_after_answering_lead_on_and_keep_the_first_answer(live_server, phone):
+    study = open_study(headphone_trials=0)
+    page = phone.new_page()
+    _first_trial(page, live_server, study)
+    first = page.url
+    _listen(page)
+    _answer(page, "A person")
+    page.get_by_role("button", name="Next").click()
+    expect(page).not_to_have_url(first)
+    second = page.url
+
+    page.go_back()
+    expect(page).to_have_url(second)  # the server sends them on to the next excerpt
+    page.reload()
+    expect(page).to_have_url(second)
+    expect(page.locator("fieldset[data-locked] input[type=radio]").first).to_be_disabled()
+    assert _stored() == [(0, True)]
