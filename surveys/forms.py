@@ -11,6 +11,7 @@ from surveys.questionnaire import ITEMS
 
 SCALE = [(i, str(i)) for i in range(1, 6)]
 MAX_MS = 3_600_000
+CHOOSE_ONE = "Please choose one answer."
 
 
 class ConsentForm(forms.Form):
@@ -43,7 +44,9 @@ class AnswerForm(forms.Form):
 
 class QuestionnaireForm(forms.Form):
     age_band = forms.ChoiceField(
-        label="Your age", choices=[("", "Choose…"), *Participant.AgeBand.choices]
+        label="Your age",
+        choices=[("", "Choose…"), *Participant.AgeBand.choices],
+        error_messages={"required": CHOOSE_ONE},
     )
     musical_training_years = forms.FloatField(
         label="For how many years have you had music lessons or played an instrument "
@@ -51,6 +54,10 @@ class QuestionnaireForm(forms.Form):
         min_value=0,
         max_value=90,
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.5"}),
+        error_messages={
+            "required": "Please write a number of years (0 if never).",
+            "invalid": "Please write a number of years, such as 0, 2 or 3.5.",
+        },
     )
 
     def __init__(self, *args, **kwargs):
@@ -60,6 +67,7 @@ class QuestionnaireForm(forms.Form):
                 label=item.text,
                 choices=[("", "Choose…"), *((i, text) for i, text in enumerate(item.choices))],
                 coerce=int,
+                error_messages={"required": CHOOSE_ONE},
             )
 
     def gold_msi_answers(self) -> dict[str, int]:
