@@ -28,6 +28,20 @@ def _no_sideways_scroll(page):
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
+SMALL_TARGETS = """
+() => Array.from(document.querySelectorAll("main button, main a[href], main input, main select"))
+  .filter(e => e.type !== "hidden")
+  .map(e => [e, e.closest("label") || e])  // a visually hidden radio is tapped through its label
+  .map(([e, target]) => [e.name || e.textContent.trim(), target.getBoundingClientRect()])
+  .filter(([, box]) => box.width < 44 || box.height < 44)
+  .map(([name, box]) => `${name}: ${Math.round(box.width)}x${Math.round(box.height)}`)
+"""
+
+
+def _big_enough_to_tap(page):
+    assert page.evaluate(SMALL_TARGETS) == []
+
+
 def _listen(page):
     """Answers are locked until the whole sound has played; play it with the keyboard."""
     locked = page.locator("fieldset[data-locked] input[type=radio]").first
@@ -49,7 +63,9 @@ def test_participant_takes_a_study_on_a_phone(live_server, phone, artifacts):
     shots = []
 
     def shot(name):
+        page.wait_for_load_state()  # measured with the stylesheets applied
         _no_sideways_scroll(page)
+        _big_enough_to_tap(page)
         path = artifacts / f"phone-{len(shots):02d}-{name}.png"
         page.screenshot(path=path, full_page=True)
         shots.append(path)
