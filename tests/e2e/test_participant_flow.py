@@ -113,6 +113,10 @@ def test_participant_takes_a_study_on_a_phone(live_server, phone, artifacts):
     expect(page.locator("[data-completion-code]")).to_have_text(study.completion_code)
     link = page.get_by_role("link", name="Return and confirm completion")
     expect(link).to_have_attribute("href", re.compile(f"cc={study.completion_code}$"))
+    phone.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page.get_by_role("button", name="Copy the code").click()
+    expect(page.locator("#copy-status")).to_contain_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == study.completion_code
     shot("done")
 
     participant = Participant.objects.get(study=study)
