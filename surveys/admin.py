@@ -62,6 +62,7 @@ class ParticipantAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "study",
+        "preview",
         "prolific_pid",
         "started_at",
         "consented_at",
@@ -72,9 +73,16 @@ class ParticipantAdmin(admin.ModelAdmin):
         "excluded",
         "exclusion_reason",
     ]
-    list_filter = ["study", "headphone_passed", "attention_passed", "non_musician", "excluded"]
+    list_filter = [
+        "study",
+        "preview",
+        "headphone_passed",
+        "attention_passed",
+        "non_musician",
+        "excluded",
+    ]
     search_fields = ["prolific_pid", "token"]
-    readonly_fields = ["token", "seed", "started_at"]
+    readonly_fields = ["token", "preview", "seed", "started_at"]
 
 
 @admin.register(Trial)

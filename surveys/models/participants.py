@@ -3,6 +3,9 @@
 Each step stamps a time, so the funnel (started, consented, passed the headphone check, passed the
 attention checks, completed) is a read of this one row. The exclusion decision is stored with its
 reason when the participant completes, under the study's frozen rules.
+
+A preview is a researcher trying the study from the dashboard: the same pages and the same stored
+rows, flagged so that no statistic, count, export or exposure balance ever includes it.
 """
 
 import secrets
@@ -33,6 +36,11 @@ class Participant(models.Model):
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="participants")
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     seed = models.BigIntegerField(default=new_seed, help_text="draws this participant's trials")
+    preview = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="a researcher trying the study from the dashboard; never counted",
+    )
     prolific_pid = models.CharField(max_length=64, blank=True)
     prolific_study_id = models.CharField(max_length=64, blank=True)
     prolific_session_id = models.CharField(max_length=64, blank=True)
@@ -63,7 +71,8 @@ class Participant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"participant {self.pk} of {self.study.slug}"
+        kind = "preview" if self.preview else "participant"
+        return f"{kind} {self.pk} of {self.study.slug}"
 
     @property
     def consented(self) -> bool:
