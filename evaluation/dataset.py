@@ -4,11 +4,15 @@ This is the only module of the evaluation core that touches Django models; every
 (summary, exports, plots) works on the tidy answer table and the funnel it returns. Participants
 are identified by their database id, never by their token: the token is the participant's key to
 resume the study and must not leave the server in an export.
+
+A researcher's preview sessions are left out here, where answers and participants are read, so no
+table, statistic, funnel count or export built downstream can include them.
 """
 
 from __future__ import annotations
 
 import pandas as pd
+from django.db.models import QuerySet
 
 from evaluation import tidy
 from evaluation.music_metrics import compare_sets
@@ -44,6 +48,11 @@ PARTICIPANT_FIELDS = (
 )
 
 
+def counted_participants(study: Study) -> QuerySet[Participant]:
+    """The study's participants whose answers count: everyone but the researchers' previews."""
+    return Participant.objects.filter(study=study, preview=False)
+
+
 def _optional(value, kind):
     """A database value that may be NULL (NaN/None after pandas) as ``kind`` or None."""
     return None if value is None or pd.isna(value) else kind(value)
@@ -57,7 +66,7 @@ def _participants(study: Study, answers: pd.DataFrame) -> pd.DataFrame:
     their partial answers are kept or dropped by the rules and not by accident.
     """
     rows = pd.DataFrame.from_records(
-        Participant.objects.filter(study=study).order_by("id").values(*PARTICIPANT_FIELDS),
+        counted_participants(study).order_by("id").values(*PARTICIPANT_FIELDS),
         columns=list(PARTICIPANT_FIELDS),
     )
     median_ms = answers.groupby(tidy.PARTICIPANT)[tidy.RESPONSE_MS].median()
@@ -91,7 +100,9 @@ def preregistered_margin(study: Study) -> float:
 def answer_tables(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The study's tidy answer table (experimental trials only) and its participant funnel."""
     values = (
-        Answer.objects.filter(participant__study=study, trial__kind=Trial.Kind.EXPERIMENTAL)
+        Answer.objects.filter(
+            participant__in=counted_participants(study), trial__kind=Trial.Kind.EXPERIMENTAL
+        )
         .order_by("participant_id", "trial__position")
         .values_list(*ANSWER_FIELDS)
     )

@@ -92,8 +92,10 @@ def assign_trials(participant: Participant) -> None:
             return
         study = locked.study
         items = list(study.items.all())
+        # Balance over counted participants: a researcher's previews must not push the excerpts
+        # they happened to hear to the back of real participants' queues.
         exposures = dict(
-            Trial.objects.filter(item__study=study)
+            Trial.objects.filter(item__study=study, participant__preview=False)
             .values_list("item_id")
             .annotate(n=Count("id"))
             .order_by()

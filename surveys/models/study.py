@@ -102,7 +102,8 @@ class Study(models.Model):
         )
 
     def completed_count(self) -> int:
-        return self.participants.filter(completed_at__isnull=False).count()
+        """Completed participants towards the target; a researcher's previews never count."""
+        return self.participants.filter(completed_at__isnull=False, preview=False).count()
 
     def is_full(self) -> bool:
         return self.completed_count() >= self.target_participants
