@@ -12,4 +12,5 @@ urlpatterns = [
     path("<slug:slug>/", dashboard.study_detail, name="detail"),
     path("<slug:slug>/open/", dashboard.study_open, name="open"),
     path("<slug:slug>/close/", dashboard.study_close, name="close"),
+    path("<slug:slug>/preview/", dashboard.study_preview, name="preview"),
 ]

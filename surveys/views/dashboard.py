@@ -1,4 +1,5 @@
-"""Researcher pages for studies: list with live progress, create, open or close, share the link."""
+"""Researcher pages for studies: list with live progress, create, open or close, share the link,
+and try the study as a participant (a preview, which no count or statistic includes)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,20 +15,31 @@ from surveys.forms import StudyForm
 from surveys.models import Study, StudyStimulus
 from surveys.models.attention import make_attention_clips
 from surveys.spec import study_stimulus_spec
+from surveys.views.participant import start_preview
+
+COUNTED = Q(participants__preview=False)
 
 
 def _with_progress(queryset):
+    def counted(condition: Q | None = None) -> Count:
+        where = COUNTED if condition is None else COUNTED & condition
+        return Count("participants", filter=where, distinct=True)
+
     return queryset.annotate(
-        n_started=Count("participants", distinct=True),
-        n_consented=Count(
-            "participants", filter=Q(participants__consented_at__isnull=False), distinct=True
-        ),
-        n_completed=Count(
-            "participants", filter=Q(participants__completed_at__isnull=False), distinct=True
-        ),
-        n_excluded=Count("participants", filter=Q(participants__excluded=True), distinct=True),
+        n_started=counted(),
+        n_consented=counted(Q(participants__consented_at__isnull=False)),
+        n_completed=counted(Q(participants__completed_at__isnull=False)),
+        n_excluded=counted(Q(participants__excluded=True)),
+        n_previews=Count("participants", filter=Q(participants__preview=True), distinct=True),
         n_pool=Count("items", filter=Q(items__role=StudyStimulus.Role.POOL), distinct=True),
     )
+
+
+def _add_attention_clips(study: Study) -> None:
+    """Make the standard attention clips for a study that asks for checks and has none yet."""
+    if study.attention_checks and not study.attention_clips.exists():
+        spec = study_stimulus_spec(study)
+        study.attention_clips.add(*make_attention_clips(spec))
 
 
 @login_required
@@ -75,9 +87,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def study_open(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
     try:
-        if study.attention_checks and not study.attention_clips.exists():
-            spec = study_stimulus_spec(study)
-            study.attention_clips.add(*make_attention_clips(spec))
+        _add_attention_clips(study)
         study.open()
         messages.success(request, "The study is open; its exclusion rules are now fixed.")
     except (ValidationError, ValueError, RuntimeError) as error:
@@ -92,3 +102,27 @@ def study_close(request: HttpRequest, slug: str) -> HttpResponse:
     get_object_or_404(Study, slug=slug).close()
     messages.success(request, "The study is closed; people already taking it may finish.")
     return redirect("surveys_dashboard:detail", slug)
+
+
+@login_required
+@require_POST
+def study_preview(request: HttpRequest, slug: str) -> HttpResponse:
+    """Start a new preview session and send the researcher to its first participant page.
+
+    A draft may be previewed once it could open (its excerpts ready, its pool enough for one
+    participant); its rules stay editable and its state stays draft. The attention clips a draft
+    lacks are made now, as opening would make them, so the preview includes the checks.
+    """
+    study = get_object_or_404(Study, slug=slug)
+    if study.state == Study.State.DRAFT:
+        try:
+            _add_attention_clips(study)
+            problems = study.problems()
+        except (ValidationError, ValueError, RuntimeError) as error:
+            problems = getattr(error, "messages", [str(error)])
+        if problems:
+            messages.error(request, "The study cannot be previewed yet:")
+            for message in problems:
+                messages.error(request, message)
+            return redirect("surveys_dashboard:detail", slug)
+    return start_preview(study)

@@ -4,7 +4,13 @@ Participants are anonymous: a random token in a cookie (and a resume link) ident
 Every page first asks the flow where the participant belongs and redirects there, so reloads,
 the back button and return visits resume at the right step. Pages carry nothing about sources:
 a trial page knows only its position and a per-trial random audio address.
+
+A preview (a researcher's trial run, started from the dashboard) walks the same pages with one
+banner added; a draft study's pages exist for its previews only, and a preview ends on the
+completion page rather than the redirect, so it never reaches Prolific.
 """
+
+import functools
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
@@ -40,15 +46,50 @@ def cookie_name(slug: str) -> str:
     return f"p_{slug}"
 
 
-def _study(slug: str) -> Study:
-    return get_object_or_404(Study, slug=slug, state__in=[Study.State.OPEN, Study.State.CLOSED])
-
-
 def _participant(request: HttpRequest, study: Study) -> Participant | None:
     token = request.COOKIES.get(cookie_name(study.slug))
     if not token:
         return None
     return Participant.objects.filter(study=study, token=token).select_related("study").first()
+
+
+def _visit(request: HttpRequest, slug: str) -> tuple[Study, Participant | None]:
+    """The study and the visitor's participant; a draft is a 404 to all but its previews."""
+    study = get_object_or_404(Study, slug=slug)
+    participant = _participant(request, study)
+    if study.state == Study.State.DRAFT and not (participant and participant.preview):
+        raise Http404("No such study")
+    return study, participant
+
+
+def _page(
+    request: HttpRequest, participant: Participant, template: str, context: dict, status: int = 200
+) -> HttpResponse:
+    """Render a participant page; only a preview's pages carry the preview banner."""
+    context = {**context, "preview": participant.preview}
+    return render(request, template, context, status=status)
+
+
+def _is_preview(request: HttpRequest, slug: str) -> bool:
+    token = request.COOKIES.get(cookie_name(slug))
+    return (
+        bool(token)
+        and Participant.objects.filter(study__slug=slug, token=token, preview=True).exists()
+    )
+
+
+def limit_participant_posts(view):
+    """The survey's rate limits for participants; a researcher's preview is not counted, so
+    trying the study from a lab's shared address takes nothing from that address's allowance."""
+    limited = limit_posts(view)
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if request.method == "POST" and _is_preview(request, kwargs.get("slug", "")):
+            return view(request, *args, **kwargs)
+        return limited(request, *args, **kwargs)
+
+    return wrapped
 
 
 def _set_cookie(response: HttpResponse, participant: Participant) -> HttpResponse:
@@ -77,8 +118,7 @@ def _resume(participant: Participant) -> HttpResponse:
 
 def _require(request: HttpRequest, slug: str, step: str):
     """The participant, or a redirect to where they belong (the entry page when unknown)."""
-    study = _study(slug)
-    participant = _participant(request, study)
+    _, participant = _visit(request, slug)
     if participant is None:
         return None, redirect("surveys:entry", slug)
     Participant.objects.filter(pk=participant.pk).update(last_seen_at=timezone.now())
@@ -88,20 +128,30 @@ def _require(request: HttpRequest, slug: str, step: str):
 
 
 @never_cache
-@limit_posts
+@limit_participant_posts
 def entry(request: HttpRequest, slug: str) -> HttpResponse:
-    """The study link: resume a known participant, else start a new one if the study accepts."""
-    study = _study(slug)
-    participant = _participant(request, study)
+    """The study link: resume a known participant, else start a new one if the study accepts.
+
+    A browser holding a preview resumes that preview: the researcher who tried the study and
+    then follows its public link is not turned into a counted participant.
+    """
+    study, participant = _visit(request, slug)
     pid = request.GET.get("PROLIFIC_PID", "")[:64]
     if participant is None and pid:
-        participant = study.participants.filter(prolific_pid=pid).first()
+        participant = study.participants.filter(prolific_pid=pid, preview=False).first()
     if participant is not None:
         return _resume(participant)
     if not study.accepting():
         return render(request, "surveys/closed.html", {"study": study, "full": study.is_full()})
     fields = {field: request.GET.get(param, "")[:64] for param, field in PROLIFIC_PARAMS.items()}
     return _resume(Participant.objects.create(study=study, **fields))
+
+
+def start_preview(study: Study) -> HttpResponse:
+    """A new preview session of the study (the caller has checked the researcher may start one):
+    its cookie replaces any earlier session of this study in the browser, and it begins at
+    consent."""
+    return _resume(Participant.objects.create(study=study, preview=True))
 
 
 @never_cache
@@ -113,7 +163,7 @@ def resume(request: HttpRequest, slug: str, token: str) -> HttpResponse:
 
 
 @never_cache
-@limit_posts
+@limit_participant_posts
 def consent(request: HttpRequest, slug: str) -> HttpResponse:
     participant, elsewhere = _require(request, slug, flow.CONSENT)
     if elsewhere:
@@ -122,11 +172,12 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         flow.consent(participant)
         return redirect(_step_url(participant))
-    return render(request, "surveys/consent.html", {"study": participant.study, "form": form})
+    context = {"study": participant.study, "form": form}
+    return _page(request, participant, "surveys/consent.html", context)
 
 
 @never_cache
-@limit_posts
+@limit_participant_posts
 def headphones(request: HttpRequest, slug: str) -> HttpResponse:
     participant, elsewhere = _require(request, slug, flow.HEADPHONES)
     if elsewhere:
@@ -144,11 +195,11 @@ def headphones(request: HttpRequest, slug: str) -> HttpResponse:
         "total": participant.headphone_trials.count(),
         "audio_url": reverse("surveys:audio", args=[trial.audio_token]),
     }
-    return render(request, "surveys/headphones.html", context)
+    return _page(request, participant, "surveys/headphones.html", context)
 
 
 @never_cache
-@limit_posts
+@limit_participant_posts
 def instructions(request: HttpRequest, slug: str) -> HttpResponse:
     participant, elsewhere = _require(request, slug, flow.INSTRUCTIONS)
     if elsewhere:
@@ -160,7 +211,7 @@ def instructions(request: HttpRequest, slug: str) -> HttpResponse:
         reverse("surveys:resume", args=[slug, participant.token])
     )
     context = {"study": participant.study, "resume_url": resume_url}
-    return render(request, "surveys/instructions.html", context)
+    return _page(request, participant, "surveys/instructions.html", context)
 
 
 def _correct(trial: Trial, judged_human: bool) -> bool | None:
@@ -211,10 +262,9 @@ def _is_next(participant: Participant, current: Trial) -> bool:
 
 
 @never_cache
-@limit_posts
+@limit_participant_posts
 def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
-    study = _study(slug)
-    participant = _participant(request, study)
+    study, participant = _visit(request, slug)
     if participant is None:
         return redirect("surveys:entry", slug)
     current = (
@@ -249,11 +299,12 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
         "offer_ogg": offers_ogg(study),
         "action": reverse("surveys:trial", args=[slug, position]),
     }
-    return render(request, "surveys/trial.html", context, status=400 if form.errors else 200)
+    status = 400 if form.errors else 200
+    return _page(request, participant, "surveys/trial.html", context, status=status)
 
 
 @never_cache
-@limit_posts
+@limit_participant_posts
 def questions(request: HttpRequest, slug: str) -> HttpResponse:
     participant, elsewhere = _require(request, slug, flow.QUESTIONS)
     if elsewhere:
@@ -269,7 +320,8 @@ def questions(request: HttpRequest, slug: str) -> HttpResponse:
         participant.save()
         flow.complete(participant)
         return redirect("surveys:done", slug)
-    return render(request, "surveys/questions.html", {"study": participant.study, "form": form})
+    context = {"study": participant.study, "form": form}
+    return _page(request, participant, "surveys/questions.html", context)
 
 
 @never_cache
@@ -279,5 +331,11 @@ def done(request: HttpRequest, slug: str) -> HttpResponse:
         return elsewhere
     study = participant.study
     url = study.completion_url.replace("{code}", study.completion_code)
-    context = {"study": study, "code": study.completion_code, "completion_url": url}
-    return render(request, "surveys/done.html", context)
+    context = {
+        "study": study,
+        "code": study.completion_code,
+        # A preview shows where participants would be sent, but offers no link to follow there.
+        "completion_url": "" if participant.preview else url,
+        "preview_redirect": url if participant.preview else "",
+    }
+    return _page(request, participant, "surveys/done.html", context)

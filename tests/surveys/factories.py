@@ -113,7 +113,7 @@ def make_attention_clips() -> list[AttentionClip]:
     return clips
 
 
-def open_study(
+def draft_study(
     slug: str = "listen",
     trials: int = 4,
     attention: int = 1,
@@ -122,6 +122,7 @@ def open_study(
     machine: dict[str, int] | None = None,
     **fields,
 ) -> Study:
+    """A study ready to open (pool, finished audio, attention clips) but still a draft."""
     fields.setdefault("exclusion_rules", {"headphone_min_correct": 0})
     study = Study.objects.create(
         slug=slug,
@@ -135,5 +136,11 @@ def open_study(
     study.add_stimuli(make_stimuli(n_human, machine or {"seq2seq": 2, "token_lstm": 2}))
     if attention:
         study.attention_clips.add(*make_attention_clips())
+    return study
+
+
+def open_study(slug: str = "listen", **options) -> Study:
+    """A ready study, opened (its exclusion rules frozen); options as for draft_study."""
+    study = draft_study(slug, **options)
     study.open()
     return study
