@@ -138,9 +138,14 @@ def test_figures_are_deterministic_svg(big_report):
     figures = report_figures(big_report[0])
     assert set(figures) == {"rates", "d_prime", "musicality"}
     for svg in figures.values():
+        assert svg.startswith("<svg")  # inline in the page: no XML prologue
         root = ET.fromstring(svg.encode())
         assert root.tag.endswith("svg")
+        # Named for screen readers, in numbers a listener can follow.
+        assert root.get("role") == "img" and root.get("aria-label")
+        assert root[0].tag.endswith("title") and root[0].text == root.get("aria-label")
     assert "obvious" in figures["rates"]
+    assert "obvious" in ET.fromstring(figures["rates"].encode()).get("aria-label")
     assert report_figures(big_report[0]) == figures
 
 
