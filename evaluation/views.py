@@ -12,13 +12,24 @@ import math
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
-from evaluation import exports
+from evaluation import exports, tidy
 from evaluation.dataset import answer_tables, objective_metrics, preregistered_margin
 from evaluation.equivalence import DEFAULT_ALPHA
 from evaluation.plots import report_figures
-from evaluation.summary import Report, build_report, records
+from evaluation.summary import PASSES, PASSES_WITH_DIFFERENCE, Report, build_report, records
 from surveys.models import Study
+
+# The funnel's steps in plain words, for readers who never saw the column names.
+FUNNEL_WORDS = {
+    tidy.STARTED: "opened the study link",
+    tidy.CONSENTED: "gave consent",
+    tidy.HEADPHONE_PASSED: "passed the headphone check",
+    tidy.ATTENTION_PASSED: "passed the attention checks",
+    tidy.COMPLETED: "completed the study",
+    "analysed": "analysed (kept by the exclusion rules)",
+}
 
 
 class BadParameter(ValueError):
@@ -60,6 +71,28 @@ def _bad(error: BadParameter) -> HttpResponse:
     return HttpResponseBadRequest(f"{error}\n", content_type="text/plain")
 
 
+def _headline(sources: list[dict]) -> dict:
+    """Which models pass for human, in the words the top of the report shows."""
+    human = next((row for row in sources if row["group"] == tidy.HUMAN), None)
+    models = [row for row in sources if row["group"] != tidy.HUMAN]
+    for row in models:
+        row["passes"] = row["verdict"] in (PASSES, PASSES_WITH_DIFFERENCE)
+    return {
+        "human": human,
+        "models": models,
+        "passing": [row["group"] for row in models if row["passes"]],
+    }
+
+
+def _label_batches(rows: list[dict]) -> None:
+    """'roll_lstm / 4' names batch 4: say so, and link its dashboard page."""
+    for row in rows:
+        model, _, batch = str(row["group"]).rpartition(" / ")
+        if model and batch.isdigit():
+            row["label"] = f"{model}, batch {batch}"
+            row["link"] = reverse("dashboard:batch", args=[int(batch)])
+
+
 @login_required
 def report(request: HttpRequest, slug: str) -> HttpResponse:
     try:
@@ -67,7 +100,13 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     except BadParameter as error:
         return _bad(error)
     data = result.to_dict()
+    _label_batches(data["batches"])
+    for row in data["funnel"]:
+        row["words"] = FUNNEL_WORDS.get(row["step"], row["step"])
     context = {
+        "headline": _headline(data["sources"]),
+        "margin_points": f"{result.margin * 100:g}",
+        "planned_margin": preregistered_margin(study),
         "study": study,
         "report": result,
         "data": data,

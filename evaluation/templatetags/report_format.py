@@ -45,3 +45,20 @@ def pvalue(value) -> str:
 def percent(value) -> str:
     number = _number(value)
     return MISSING if number is None else f"{100 * number:.1f}%"
+
+
+@register.filter
+def points(value) -> str:
+    """A difference of two proportions in signed percentage points (0.034 -> '+3.4'), so it reads
+    in the same unit as the percentages beside it."""
+    number = _number(value)
+    return MISSING if number is None else f"{100 * number:+.1f}"
+
+
+@register.filter
+def p_is(value) -> str:
+    """'p = 0.012' or 'p < 0.001' for running text, where 'p = <0.001' would read oddly."""
+    number = _number(value)
+    if number is None:
+        return f"p {MISSING}"
+    return "p < 0.001" if number < 0.001 else f"p = {number:.3f}"

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import secrets
 
 import pandas as pd
@@ -12,6 +13,7 @@ from django.test import Client
 
 from evaluation import tidy
 from evaluation.dataset import answer_tables, objective_metrics
+from evaluation.templatetags.report_format import num, p_is, percent, points, pvalue, signed
 from surveys.models import Answer, Participant, Study
 from tests.surveys.factories import open_study
 from tests.surveys.helpers import follow, take_study
@@ -104,6 +106,50 @@ def test_report_page_and_downloads(answered_study, researcher_client):
     assert list(table.columns) == list(tidy.COLUMNS) and len(table) == 12
     sources = researcher_client.get(f"{base}/tables/sources.csv")
     assert "rate_human" in sources.content.decode()
+
+
+def test_report_page_says_which_model_passes_and_links_batches(answered_study, researcher_client):
+    html = researcher_client.get(f"/reports/{answered_study.slug}/").content.decode()
+    assert "Does a model pass for human?" in html
+    assert "Human excerpts were judged human" in html
+    for batch in answered_study.items.exclude(batch=None).values_list("batch_id", flat=True):
+        assert f'href="/dashboard/batches/{batch}/"' in html
+    assert not re.search(r"\bnan\b", html, re.IGNORECASE)  # no NaN leaks into any table
+    assert 'role="img"' in html and "<?xml" not in html
+
+
+def test_report_page_with_a_model_nobody_judged(answered_study, researcher_client):
+    Answer.objects.filter(trial__item__source="token_lstm").delete()
+    response = researcher_client.get(f"/reports/{answered_study.slug}/")
+    assert response.status_code == 200
+    headline = response.content.decode().split('id="settings-h"')[0]
+    assert "seq2seq" in headline and "token_lstm" not in headline
+
+
+def test_report_page_without_human_judgments_says_there_is_no_baseline(
+    answered_study, researcher_client
+):
+    Answer.objects.filter(trial__item__source_kind="human").delete()
+    response = researcher_client.get(f"/reports/{answered_study.slug}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "No human excerpts were judged, so no model can be compared with them." in html
+    assert "verdict pass" not in html
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), float("inf"), "", "x", True])
+def test_missing_numbers_show_as_a_dash(missing):
+    for fmt in (num, signed, pvalue, percent, points):
+        assert fmt(missing) == "–"
+    assert p_is(missing) == "p –"
+
+
+def test_numbers_are_formatted_for_reading():
+    assert percent(0.65789473684) == "65.8%"
+    assert points(-0.34217) == "-34.2" and points(0.009) == "+0.9"
+    assert pvalue(0.0004) == "<0.001" and pvalue(0.01234) == "0.012"
+    assert p_is(0.0004) == "p < 0.001" and p_is(0.5) == "p = 0.500"
+    assert num(1.23456, 2) == "1.23" and signed(0.5) == "+0.500"
 
 
 @pytest.mark.parametrize("query", ["margin=abc", "margin=0", "margin=0.7", "alpha=1"])
