@@ -1,4 +1,4 @@
-"""Dashboard home: are the queues served, and what ran lately."""
+"""Dashboard home: are the queues served, what ran lately, and where each study's report is."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -8,7 +8,7 @@ from django.shortcuts import render
 from generation.models import Corpus, GenerationBatch, TrainingRun
 from generation.views.jobs import JobView, describe_row, describe_task, recent_tasks
 from generation.views.stimuli import describe_render
-from surveys.models import Stimulus
+from surveys.models import Stimulus, Study
 from worker.status import broker_status
 
 STATUS_CACHE_SECONDS = 5
@@ -39,5 +39,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "tasks": [(task, describe_entry(task)) for task in tasks],
         "n_corpora": Corpus.objects.count(),
         "n_stimuli": Stimulus.objects.filter(status=Stimulus.Status.READY).count(),
+        "studies": list(Study.objects.all()[:5]),
     }
     return render(request, "generation/home.html", context)

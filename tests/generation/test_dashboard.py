@@ -10,6 +10,7 @@ from django.urls import reverse
 from generation.charts import Series, line_chart, piano_roll
 from generation.models import Corpus
 from generation.views.jobs import JobView, format_duration
+from surveys.models import Study
 from tests.generation.dashboard_helpers import (  # noqa: F401 - fixtures
     melody,
     researcher_fixture,
@@ -47,6 +48,14 @@ def test_home_shows_the_queues_and_who_serves_them(client, researcher):
     page = client.get("/dashboard/").content.decode()
     assert "gpu" in page and "cpu" in page
     assert "Workers listening" in page
+
+
+@pytest.mark.django_db
+def test_home_links_each_study_and_its_report(client, researcher):
+    assert "Create a study" in client.get("/dashboard/").content.decode()
+    Study.objects.create(slug="pilot", title="Pilot", consent_text="ok")
+    page = client.get("/dashboard/").content.decode()
+    assert 'href="/dashboard/studies/pilot/"' in page and 'href="/reports/pilot/"' in page
 
 
 @pytest.mark.django_db
