@@ -184,12 +184,36 @@ def test_a_researcher_runs_an_experiment_from_the_browser(
     shot("study-open")
     assert Study.objects.get(slug="e2e-study").state == Study.State.OPEN
 
-    # Its report, and the report downloaded as JSON.
-    page.goto(f"{live_server.url}/reports/e2e-study/")
+    # Its report, reached from the dashboard home, and the report downloaded as JSON.
+    page.goto(f"{live_server.url}/dashboard/")
+    page.get_by_role("link", name="report of Who composed it?").click()
+    expect(page.get_by_role("heading", name="Report: Who composed it?")).to_be_visible()
     shot("report")
     with page.expect_download() as download:
         page.get_by_role("link", name="Report (JSON)").click()
+    assert download.value.suggested_filename == "e2e-study-report.json"
     saved = tmp_path / "report.json"
     download.value.save_as(saved)
     assert isinstance(json.loads(saved.read_text()), dict)
-    assert len(shots) == 13
+
+    # On a phone, every page fits its width: wide tables scroll inside their own box.
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in (
+        "/dashboard/",
+        f"/dashboard/runs/{run.pk}/",
+        f"/dashboard/batches/{batch.pk}/",
+        "/dashboard/stimuli/",
+        "/dashboard/studies/e2e-study/",
+        "/reports/e2e-study/",
+    ):
+        page.goto(f"{live_server.url}{path}")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow} px at 390 px"
+    shot("report-phone")
+    page.keyboard.press("Tab")  # the first stop is the skip link, tall enough to tap
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    assert skip.bounding_box()["height"] >= 44
+    assert len(shots) == 14
