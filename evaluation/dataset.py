@@ -73,7 +73,7 @@ def _participants(study: Study, answers: pd.DataFrame) -> pd.DataFrame:
     rules = study.rules
     reasons = []
     for row in rows.itertuples():
-        if row.completed_at is not None:
+        if pd.notna(row.completed_at):  # NULL arrives as NaT once anyone has completed
             reasons.append(row.exclusion_reason if row.excluded else "")
             continue
         facts = ParticipantFacts(
