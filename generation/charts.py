@@ -44,11 +44,14 @@ def line_chart(
     series: Sequence[Series],
     x_label: str = "epoch",
     width: int = 420,
-    height: int = 240,
+    height: int = 260,
+    mark: tuple[float, str] | None = None,
 ) -> str:
-    """A labelled line chart with a legend; says so in words when there is nothing to draw."""
+    """A labelled line chart with a legend above the plot, so no line runs under it; `mark`
+    (x, label) draws a dashed vertical line there, e.g. at the best epoch. Says so in words when
+    there is nothing to draw."""
     points = [(x, y) for s in series for x, y in s.points if _finite(y)]
-    left, right, top, bottom = 56, 12, 28, 40
+    left, right, top, bottom = 56, 12, 44, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -80,18 +83,26 @@ def line_chart(
     )
     for tick in _ticks(y_low, y_high):
         parts.append(
-            f'<text x="{left - 4}" y="{py(tick) + 4:.1f}" font-size="10" text-anchor="end">'
+            f'<text x="{left - 4}" y="{py(tick) + 4:.1f}" font-size="11" text-anchor="end">'
             f"{_fmt(tick)}</text>"
         )
     for tick in sorted(set(xs)) if len(set(xs)) <= 12 else _ticks(x_low, x_high):
         parts.append(
-            f'<text x="{px(tick):.1f}" y="{top + plot_h + 14}" font-size="10" '
+            f'<text x="{px(tick):.1f}" y="{top + plot_h + 15}" font-size="11" '
             f'text-anchor="middle">{_fmt(tick)}</text>'
         )
     parts.append(
-        f'<text x="{left + plot_w / 2}" y="{height - 6}" font-size="11" text-anchor="middle">'
+        f'<text x="{left + plot_w / 2}" y="{height - 6}" font-size="12" text-anchor="middle">'
         f"{escape(x_label)}</text>"
     )
+    if mark is not None and _finite(mark[0]) and x_low <= mark[0] <= x_high:
+        x = px(mark[0])
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" stroke="#5b6475" '
+            'stroke-dasharray="4 3"/>'
+            f'<text x="{x + 3:.1f}" y="{top + 12}" font-size="11" fill="#5b6475">'
+            f"{escape(mark[1])}</text>"
+        )
     for index, line in enumerate(series):
         colour = PALETTE[index % len(PALETTE)]
         coords = [(px(x), py(y)) for x, y in line.points if _finite(y)]
@@ -100,10 +111,10 @@ def line_chart(
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
         parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
         parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>' for x, y in coords]
-        legend_x = left + 8 + index * 110
+        legend_x = left + index * 110
         parts.append(
-            f'<rect x="{legend_x}" y="{top + 6}" width="10" height="3" fill="{colour}"/>'
-            f'<text x="{legend_x + 14}" y="{top + 11}" font-size="10">{escape(line.label)}</text>'
+            f'<rect x="{legend_x}" y="{top - 14}" width="12" height="3" fill="{colour}"/>'
+            f'<text x="{legend_x + 16}" y="{top - 9}" font-size="11">{escape(line.label)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -21,8 +21,10 @@ from worker.celery_app import app
 CURVES = (("Loss", "loss"), ("F1 (frames)", "f1"), ("NLL per step", "nll"))
 
 
-def learning_curves(history: list[dict]) -> list[str]:
-    """One SVG per metric the run recorded; a metric no epoch has (F1 for tokens) is left out."""
+def learning_curves(history: list[dict], best_epoch: int | None = None) -> list[str]:
+    """One SVG per metric the run recorded, the best epoch (the checkpoint kept) marked; a
+    metric no epoch has (F1 for tokens) is left out."""
+    mark = (best_epoch, "best") if best_epoch else None
     charts = []
     for title, metric in CURVES:
         series = [
@@ -30,7 +32,7 @@ def learning_curves(history: list[dict]) -> list[str]:
             for split in ("train", "valid")
         ]
         if any(y is not None for s in series for _, y in s.points):
-            charts.append(mark_safe(line_chart(title, series)))  # noqa: S308 - built from numbers
+            charts.append(mark_safe(line_chart(title, series, mark=mark)))  # noqa: S308 - built from numbers
     return charts
 
 
@@ -66,7 +68,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "run": run,
         "job": describe_row(run),
-        "charts": learning_curves(run.history),
+        "charts": learning_curves(run.history, run.best_epoch),
         "config": sorted(run.config.items()),
         "last_epoch": run.history[-1] if run.history else None,
         "batches": run.batches.all(),

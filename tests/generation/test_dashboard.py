@@ -145,6 +145,14 @@ def test_line_chart_draws_each_series_and_skips_missing_values():
     assert "no values yet" in line_chart("F1", [Series("train", [(1, None)])])
 
 
+def test_line_chart_marks_the_best_epoch_only_inside_its_range():
+    series = [Series("valid", [(1, 2.0), (2, 1.5), (3, 1.6)])]
+    assert "stroke-dasharray" in line_chart("Loss", series, mark=(2, "best"))
+    assert ">best</text>" in line_chart("Loss", series, mark=(2, "best"))
+    assert "stroke-dasharray" not in line_chart("Loss", series, mark=(9, "best"))
+    assert "stroke-dasharray" not in line_chart("Loss", series)
+
+
 def test_piano_roll_draws_one_bar_per_note():
     svg = piano_roll([(60, 0.0, 1.0), (64, 0.5, 1.5), (67, 1.0, 2.0)])
     assert svg.count('fill="#2456c9"') == 3
