@@ -27,7 +27,7 @@ from evaluation.rates import Estimate, overall_accuracy, rate_table, wilson
 from evaluation.ratings import RatingComparison, compare_ratings
 
 NON_MUSICIANS = "non-musicians"
-MUSICIANS = "musicians"
+EVERYONE_ELSE = "everyone else"  # musicians, and anyone whose training is unknown
 
 PASSES = "passes: equivalent to human within the margin"
 PASSES_WITH_DIFFERENCE = "within the margin of human, though a small difference is detectable"
@@ -190,7 +190,7 @@ def training_table(frame: pd.DataFrame, margin: float, alpha: float, level: floa
     parts = []
     for name, mask in (
         (NON_MUSICIANS, frame[tidy.NON_MUSICIAN]),
-        (MUSICIANS, ~frame[tidy.NON_MUSICIAN]),
+        (EVERYONE_ELSE, ~frame[tidy.NON_MUSICIAN]),
     ):
         subset = frame.loc[mask]
         if subset.empty:

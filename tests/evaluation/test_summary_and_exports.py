@@ -86,7 +86,7 @@ def test_inference_uses_only_kept_rows(big_report):
 
 def test_breakdowns_batches_and_items(big_report):
     report, frame, _ = big_report
-    assert set(report.training["training"]) == {"non-musicians", "musicians"}
+    assert set(report.training["training"]) == {"non-musicians", "everyone else"}
     assert set(report.batches.index) == {"human", "fooler / 1", "obvious / 1"}
     assert len(report.items) == 120
     assert report.items["rate_human"].is_monotonic_decreasing
