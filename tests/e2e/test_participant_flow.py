@@ -4,10 +4,11 @@ everything the browser receives is recorded and searched for anything naming a s
 import re
 
 import pytest
+from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from surveys.models import Answer, Participant, Stimulus
-from tests.surveys.factories import FORBIDDEN_WORDS, open_study
+from surveys.models import Answer, Participant, Stimulus, Study
+from tests.surveys.factories import FORBIDDEN_WORDS, draft_study, open_study
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -292,3 +293,58 @@ def test_back_and_reload_after_answering_lead_on_and_keep_the_first_answer(live_
     expect(page).to_have_url(second)
     expect(page.locator("fieldset[data-locked] input[type=radio]").first).to_be_disabled()
     assert _stored() == [(0, True)]
+
+
+def test_a_researcher_previews_a_draft_on_a_phone(live_server, phone, artifacts):
+    """The dashboard's button starts a preview of a draft: the participant's pages, each with
+    the preview banner, ending on the code page without the Prolific link; the draft stays one."""
+    User.objects.create_user("ada", password="pw-long-enough-1")
+    study = draft_study(
+        headphone_trials=0,
+        completion_url="https://app.prolific.com/submissions/complete?cc={code}",
+    )
+    page = phone.new_page()
+    page.goto(f"{live_server.url}/dashboard/studies/{study.slug}/")
+    page.get_by_label("User name").fill("ada")
+    page.get_by_label("Password").fill("pw-long-enough-1")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Try it as a participant").click()
+    banner = page.locator("[data-preview-banner]")
+
+    expect(page.get_by_role("heading", name="Before you start")).to_be_visible()
+    expect(banner).to_be_visible()
+    _no_sideways_scroll(page)
+    page.screenshot(path=artifacts / "preview-consent.png", full_page=True)
+    page.get_by_label("I have read the information above and agree to take part.").check()
+    page.get_by_role("button", name="I agree, continue").click()
+    expect(page.get_by_role("heading", name="How it works")).to_be_visible()
+    expect(banner).to_be_visible()
+    page.get_by_role("button", name="Start").click()
+    expect(page).to_have_url(re.compile(r"/t/\d+/$"))
+    answered = 0
+    while "/t/" in page.url:
+        expect(banner).to_be_visible()
+        _listen(page)
+        _answer(page, "A person")
+        page.get_by_role("button", name="Next").click()
+        answered += 1
+        expect(page).not_to_have_url(re.compile(rf"/t/{answered - 1}/$"))
+    expect(page.get_by_role("heading", name="A few questions about you")).to_be_visible()
+    expect(banner).to_be_visible()
+    page.get_by_label("Your age").select_option("25-34")
+    page.get_by_label(re.compile("how many years have you had music lessons")).fill("0")
+    for select in page.locator("select[name^=mt]").all():
+        select.select_option(index=1)
+    page.get_by_role("button", name="Finish").click()
+
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    expect(banner).to_be_visible()
+    expect(page.get_by_role("link", name="Return and confirm completion")).to_have_count(0)
+    page.wait_for_load_state()
+    _no_sideways_scroll(page)
+    page.screenshot(path=artifacts / "preview-done.png", full_page=True)
+    preview = Participant.objects.get(study=study)
+    assert preview.preview and preview.completed
+    assert Answer.objects.filter(participant=preview).count() == answered
+    study.refresh_from_db()
+    assert study.state == Study.State.DRAFT and study.frozen_rules is None
