@@ -54,8 +54,9 @@ def test_create_open_and_follow_a_study(researcher):
     take_study(Client(), "pilot")
     page = researcher.get("/dashboard/studies/pilot/").content.decode()
     assert "1 of 10 completed" in page and "/s/pilot/" in page and "PROLIFIC_PID" in page
+    assert 'href="/reports/pilot/"' in page
     listing = researcher.get("/dashboard/studies/").content.decode()
-    assert "pilot" in listing
+    assert "pilot" in listing and 'href="/reports/pilot/"' in listing
     researcher.post("/dashboard/studies/pilot/close/")
     assert Study.objects.get(slug="pilot").state == "closed"
 
