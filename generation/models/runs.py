@@ -51,6 +51,10 @@ def skip_reason(status: str, error: str, owner: str, task_id: str) -> str:
     return ""
 
 
+class TakenOver(Exception):
+    """The row now belongs to another task (a restart): this attempt stops and leaves it alone."""
+
+
 class Job(models.Model):
     """What every queued job row records: where it stands, on which device, under which task."""
 
@@ -93,6 +97,17 @@ class Job(models.Model):
             if not reason:
                 cls.objects.filter(pk=pk).update(task_id=task_id, attempt_at=timezone.now())
         return reason
+
+    def check_still_owned(self) -> None:
+        """Raises TakenOver when the row names another task than this attempt's.
+
+        A worker too busy to answer the dashboard's question in time can look lost; if a
+        researcher restarts its job meanwhile, the attempt still running must not go on and
+        overwrite the row (and its checkpoints) under the new owner.
+        """
+        owner = type(self).objects.filter(pk=self.pk).values_list("task_id", flat=True).get()
+        if owner != self.task_id:
+            raise TakenOver(f"{self} was taken over by task {owner or '(none yet)'}")
 
     def take_for_foreground(self) -> None:
         """Marks the row as worked on by this process, so a queued copy of its job skips it."""

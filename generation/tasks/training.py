@@ -18,7 +18,7 @@ from generation.datasets import WindowSet, evenly_spaced
 from generation.encoding.pianoroll import DEFAULT_STEPS_PER_BEAT, flatten, midi_to_roll
 from generation.encoding.tokens import DEFAULT_STEP_BEATS, Vocabulary, midi_to_tokens
 from generation.models import Corpus, Piece, TrainingRun
-from generation.models.runs import Status
+from generation.models.runs import Status, TakenOver
 from generation.tasks.queueing import send_to_queue
 from generation.training import (
     BatchCallback,
@@ -129,6 +129,7 @@ def execute_training_run(
         run.save()
 
         def record_epoch(metrics: dict) -> None:
+            run.check_still_owned()
             run.history = run.history[: metrics["epoch"] - 1] + [metrics]
             run.progress = metrics["epoch"] / config.epochs
             run.message = f"epoch {metrics['epoch']}: valid loss {metrics['valid_loss']:.4f}"
@@ -143,6 +144,9 @@ def execute_training_run(
         run.message = "scoring the test split"
         run.save()
         run.test_metrics = score_test_split(run, config, encoding)
+        run.check_still_owned()
+    except TakenOver:
+        return run
     except Exception as exc:
         run.status, run.error = Status.FAILED, f"{type(exc).__name__}: {exc}"
         run.message = "failed"

@@ -16,7 +16,12 @@ from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import STOPPED, Status, skip_reason
 from generation.tasks.generating import generate_batch
 from generation.tasks.queueing import QueueUnavailable, send_to_queue
-from generation.tasks.training import create_training_run, enqueue_training_run, train_run
+from generation.tasks.training import (
+    create_training_run,
+    enqueue_training_run,
+    execute_training_run,
+    train_run,
+)
 from generation.training import TrainConfig
 from generation.views.jobs import NO_WORKER, ORPHANED, describe_row, recent_live_tasks
 from tests.generation.dashboard_helpers import (  # noqa: F401 - fixtures
@@ -140,6 +145,22 @@ def test_a_stale_message_of_a_restarted_batch_leaves_the_row_untouched(run):
     outcome = generate_batch.apply(args=[batch.pk], task_id="old-attempt").get()
     assert outcome["skipped"] == "taken over by task new-attempt"
     assert row_state(batch) == before
+
+
+@pytest.mark.django_db
+def test_an_attempt_whose_run_is_restarted_meanwhile_stops_and_leaves_the_row_alone(run):
+    running(run, task_id="first-attempt")
+    run.refresh_from_db()
+
+    def restarted_after_the_first_epoch(metrics: dict) -> None:
+        TrainingRun.objects.filter(pk=run.pk).update(
+            status=Status.PENDING, task_id="second-attempt", message="restarted"
+        )
+
+    execute_training_run(run, on_epoch=restarted_after_the_first_epoch)
+    after = row_state(run)
+    assert after["task_id"] == "second-attempt" and after["status"] == Status.PENDING
+    assert after["message"] == "restarted" and len(after["history"]) == 1
 
 
 @pytest.mark.django_db
