@@ -143,12 +143,15 @@
         method: "POST",
         body: body,
         credentials: "same-origin",
-        redirect: "follow",
+        /* Stored answers are answered with a redirect to the next step. Not followed here:
+           the page would be fetched twice, and its first showing stamped before it is seen.
+           Reloading this page lets the server send the participant on, as every page does. */
+        redirect: "manual",
         signal: controller ? controller.signal : undefined
       }).then(function (response) {
         window.clearTimeout(timer);
-        if (response.ok && response.redirected) {
-          window.location.assign(response.url);
+        if (response.type === "opaqueredirect") {
+          window.location.reload();
         } else if (response.status === 429 || response.status >= 500) {
           retry();
         } else {

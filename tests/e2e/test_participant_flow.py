@@ -2,6 +2,7 @@
 everything the browser receives is recorded and searched for anything naming a source."""
 
 import re
+from collections import Counter
 
 import pytest
 from django.contrib.auth.models import User
@@ -60,6 +61,8 @@ def test_participant_takes_a_study_on_a_phone(live_server, phone, artifacts):
     study = open_study(completion_url="https://app.prolific.com/submissions/complete?cc={code}")
     recorder = Recorder()
     phone.route("**/*", recorder)
+    pages = []
+    phone.on("response", lambda response: pages.append(response))
     page = phone.new_page()
     shots = []
 
@@ -132,6 +135,16 @@ def test_participant_takes_a_study_on_a_phone(live_server, phone, artifacts):
         for field in (stimulus.audio_mp3, stimulus.audio_ogg):
             secrets.append(field.name.rsplit("/", 1)[-1].lower())
     assert len(recorder.responses) > 20
+    # Each trial page is fetched once: after an answer the browser goes on, it does not fetch
+    # the next page to learn where to go and then fetch it again.
+    shown = Counter(
+        response.url
+        for response in pages
+        if response.request.method == "GET"
+        and response.status == 200
+        and re.search(r"/t/\d+/$", response.url)
+    )
+    assert len(shown) == answered and set(shown.values()) == {1}, shown
     assert any("/a/" in url and "f=ogg" in url for url, _, _ in recorder.responses)
     for url, headers, body in recorder.responses:
         received = " ".join([url, *(f"{k}: {v}" for k, v in headers.items())]).lower()
