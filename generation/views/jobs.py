@@ -29,7 +29,7 @@ from redis import RedisError
 
 from generation.models.runs import Job, Status
 from generation.tasks.queueing import QueueUnavailable
-from worker.progress import PROGRESS_STATE, read_progress
+from worker.progress import PROGRESS_STATE, Progress, read_progress
 from worker.status import LiveTasks, live_tasks
 
 RECENT_TASKS_KEY = "dashboard:recent-tasks"
@@ -114,7 +114,10 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def _live(task_id: str):
+def _live(task_id: str) -> Progress | None:
+    """What the task last reported; None for no task id or an unreachable result store."""
+    if not task_id:
+        return None
     try:
         return read_progress(task_id)
     except (RedisError, OSError):
@@ -145,8 +148,9 @@ class _LiveTasksMemo:
 recent_live_tasks = _LiveTasksMemo()
 
 
-def worker_state(row: Job, live: LiveTasks | None = None) -> str:
+def worker_state(row: Job, progress: Progress | None, live: LiveTasks | None = None) -> str:
     """ORPHANED or NO_WORKER for a running row whose worker cannot be found, else "".
+    `progress` is what the row's task last reported (None when unknown).
 
     Only a row running for longer than JOB_ORPHAN_GRACE_SECONDS since its attempt began, and
     whose task has reported no progress for as long, is checked, so a job changing hands or
@@ -159,7 +163,6 @@ def worker_state(row: Job, live: LiveTasks | None = None) -> str:
     grace = timedelta(seconds=settings.JOB_ORPHAN_GRACE_SECONDS)
     if timezone.now() - row.attempt_since < grace:
         return ""
-    progress = _live(row.task_id) if row.task_id else None
     if progress and progress.updated and time.time() - progress.updated < grace.total_seconds():
         return ""
     live = live if live is not None else recent_live_tasks.get()
@@ -177,18 +180,17 @@ def describe_row(row, live: LiveTasks | None = None) -> JobView:
     percent = 100.0 * (row.progress or 0.0)
     eta = None
     message = getattr(row, "message", "")
-    if lost := worker_state(row, live):
+    progress = _live(row.task_id) if state in {"queued", "running"} else None
+    if lost := worker_state(row, progress, live):
         # The result in Redis may still say PROGRESS: the dead attempt never wrote its end.
         return JobView(lost, round(percent, 1), None, message)
-    if state in {"queued", "running"} and row.task_id:
-        live = _live(row.task_id)
-        if live is not None and live.state == PROGRESS_STATE:
-            state = "running"
-            percent = live.percent or percent
-            eta = live.eta_seconds
-            message = live.message or message
-        elif live is not None and live.state == "STARTED":
-            state = "running"
+    if progress is not None and progress.state == PROGRESS_STATE:
+        state = "running"
+        percent = progress.percent or percent
+        eta = progress.eta_seconds
+        message = progress.message or message
+    elif progress is not None and progress.state == "STARTED":
+        state = "running"
     if state == "done":
         percent = 100.0
     return JobView(state, round(percent, 1), eta, message, row.error if state == "failed" else "")
@@ -216,7 +218,7 @@ def requeue_orphaned(row: Job) -> str:
     task id on the row and skips it (Job.claim).
     """
     live = live_tasks()
-    if worker_state(row, live) != ORPHANED:
+    if worker_state(row, _live(row.task_id), live) != ORPHANED:
         return f"it is {describe_row(row, live).words}; only a job whose worker is gone restarts"
     taken = (
         type(row)
