@@ -64,3 +64,55 @@ def evenly_spaced(n: int, limit: int | None) -> np.ndarray:
     if not limit or limit >= n:
         return np.arange(n)
     return np.linspace(0, n - 1, limit).round().astype(int)
+
+
+class ChunkSet:
+    """Every step of every piece as a target exactly once, for losses taken at every position.
+
+    A piece's inputs are the piece shifted one step late, with `start` (a silent frame) in front
+    when given, so its first step is predicted too; without `start` (tokens) the first step is
+    context only. Inputs and targets are cut into chunks of at most `window` steps, padded to
+    `window`, with a mask that is False on the padding. Each chunk starts from a fresh state.
+    """
+
+    def __init__(self, sequences: Sequence[np.ndarray], window: int, start=None):
+        if window < 1:
+            raise ValueError("window must be positive")
+        inputs, targets = [], []
+        for piece in sequences:
+            piece = np.asarray(piece)
+            if start is not None:
+                head = np.broadcast_to(np.asarray(start, dtype=piece.dtype), piece[:1].shape)
+                piece_inputs, piece_targets = np.concatenate([head, piece[:-1]]), piece
+            else:
+                piece_inputs, piece_targets = piece[:-1], piece[1:]
+            for first in range(0, len(piece_targets), window):
+                inputs.append(piece_inputs[first : first + window])
+                targets.append(piece_targets[first : first + window])
+        if not targets:
+            raise ValueError("no piece has a step to predict")
+        self.window = window
+        self.lengths = np.array([len(t) for t in targets])
+        self.inputs = _padded(inputs, window)
+        self.targets = _padded(targets, window)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def steps(self) -> int:
+        return int(self.lengths.sum())
+
+    def batch(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x, y, mask): x and y (B, T, ...) cut to the batch's longest chunk, mask (B, T)."""
+        lengths = self.lengths[indices]
+        longest = int(lengths.max())
+        mask = np.arange(longest) < lengths[:, None]
+        return self.inputs[indices, :longest], self.targets[indices, :longest], mask
+
+
+def _padded(chunks: list[np.ndarray], window: int) -> np.ndarray:
+    out = np.zeros((len(chunks), window, *chunks[0].shape[1:]), dtype=chunks[0].dtype)
+    for i, chunk in enumerate(chunks):
+        out[i, : len(chunk)] = chunk
+    return out

@@ -153,20 +153,23 @@ class TrainingRunForm(forms.Form):
         + [("ce", "cross-entropy (one class per step)"), ("bce", "BCE"), ("focal", "focal")],
         required=False,
     )
-    hidden_size = _int("LSTM hidden size", "hidden_size")
+    hidden_size = _int("LSTM hidden size", "hidden_size", 1, False, "empty: the network's")
     num_layers = forms.IntegerField(label="LSTM layers", min_value=1, required=False)
     dropout = forms.FloatField(label="LSTM dropout", min_value=0, max_value=0.95, required=False)
-    dense_size = _int("Dense layer size", "dense_size")
+    dense_size = _int("Dense layer size", "dense_size", 1, False, "empty: the network's")
     dense_dropout = forms.FloatField(
         label="Dense dropout", min_value=0, max_value=0.95, required=False
     )
     embedding_dim = _int(
-        "Token embedding size", "embedding_dim", 0, help_text="0: one-hot, as in the seed"
+        "Token embedding size",
+        "embedding_dim",
+        0,
+        False,
+        "empty: a learned embedding of the network's size; 0: the seed's scaled token index",
     )
     window = _int("Input window (steps)", "window")
     stride = _int("Window stride (steps)", "stride")
     max_windows = _int("Training windows per epoch", "max_windows", 1, False, "empty: all")
-    max_valid_windows = _int("Validation windows", "max_valid_windows", 1, False, "empty: all")
     steps_per_beat = forms.IntegerField(
         label="Piano-roll steps per beat", min_value=1, max_value=48, initial=4
     )
@@ -199,7 +202,6 @@ class TrainingRunForm(forms.Form):
         "window",
         "stride",
         "max_windows",
-        "max_valid_windows",
         "teacher_forcing_ratio",
         "threshold",
         "focal_alpha",

@@ -101,8 +101,16 @@ class MetricTotals:
     counts: dict = field(default_factory=lambda: {"tp": 0.0, "fp": 0.0, "fn": 0.0})
 
     @torch.no_grad()
-    def update(self, logits: torch.Tensor, target: torch.Tensor, loss: float) -> None:
-        """logits (N, C), target as for Objective; loss is the batch's mean loss."""
+    def update(
+        self,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        loss: float,
+        predicted: torch.Tensor | None = None,
+    ) -> None:
+        """logits (N, C), target as for Objective; loss is the batch's mean loss. predicted: the
+        model's own 0/1 frames where they are not its thresholded logits (a NADE head's logits
+        are conditioned on the true lower keys)."""
         logits = logits.detach().reshape(-1, logits.shape[-1]).float()
         n = len(logits)
         target = target.reshape(n) if self.objective.token_targets else target.reshape(n, -1)
@@ -112,13 +120,16 @@ class MetricTotals:
         if self.objective.categorical:
             self.correct += (logits.argmax(-1) == self.objective.classes(target)).sum().item()
             self.cells += n
+            predicted = None if self.objective.token_targets else self.objective.predict(logits)
         else:
             truth = target.float()
-            self.correct += (self.objective.predict(logits) == truth).sum().item()
+            if predicted is None:
+                predicted = self.objective.predict(logits)
+            predicted = predicted.reshape(n, -1).float()
+            self.correct += (predicted == truth).sum().item()
             self.cells += truth.numel()
-        if not self.objective.token_targets:
+        if predicted is not None:
             truth = target.float()
-            predicted = self.objective.predict(logits)
             self.counts["tp"] += (predicted * truth).sum().item()
             self.counts["fp"] += (predicted * (1 - truth)).sum().item()
             self.counts["fn"] += ((1 - predicted) * truth).sum().item()

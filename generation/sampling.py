@@ -2,7 +2,8 @@
 
 The seed's predict.py generated one piece at a time and re-ran the network over its whole input
 window for every new step. Here a batch of pieces is sampled together and the LSTM state is
-carried forward, so each new step costs one recurrent step for the whole batch. The seq2seq model
+carried forward, so each new step costs one recurrent step for the whole batch. A NADE head
+decides a frame's keys one after another, each drawn given the keys below it. The seq2seq model
 is used as it was trained: the encoder reads the last window, the decoder writes the next one step
 by step from that state, and the encoder is re-run once per window, not once per step.
 """
@@ -153,14 +154,14 @@ def sample(
 
 
 def _sample_stateful(network, context, steps, pick, report) -> torch.Tensor:
-    logits, state = network(context)
+    hidden, state = network.features(context)
     produced = []
     for t in range(steps):
-        step = pick(logits[:, -1])
+        step = network.classifier.sample(hidden[:, -1], pick)
         produced.append(step)
         report(t + 1, steps)
         if t + 1 < steps:
-            logits, state = network(step.unsqueeze(1), state)
+            hidden, state = network.features(step.unsqueeze(1), state)
     return torch.stack(produced, dim=1)
 
 
@@ -172,8 +173,8 @@ def _sample_seq2seq(network, context, steps, pick, report) -> torch.Tensor:
         previous = context[:, -1:]
         block = []
         for _ in range(min(window, steps - len(produced))):
-            logits, state = network.decode(previous, state)
-            frame = pick(logits[:, 0])
+            hidden, state = network.decoder(previous, state)
+            frame = network.classifier.sample(hidden[:, 0], pick)
             block.append(frame)
             produced.append(frame)
             report(len(produced), steps)

@@ -17,7 +17,7 @@ from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE
 from generation.models.corpus import Corpus, Piece
 from generation.networks import MODEL_KINDS
 from generation.sampling import SAMPLING_MODES, SEED_STRATEGIES
-from generation.training import BEST, LAST
+from generation.training import BEST, LAST, has_learned
 
 
 class Status(models.TextChoices):
@@ -140,9 +140,30 @@ class TrainingRun(Job):
     best_epoch = models.PositiveIntegerField(null=True, blank=True)
     best_valid_loss = models.FloatField(null=True, blank=True)
     stopped_early = models.BooleanField(default=False)
+    baseline_nll = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="validation NLL per step of the training split's marginal frequencies: what "
+        "a model that ignores its input scores",
+    )
 
     def __str__(self) -> str:
         return f"run {self.pk}: {self.model_kind} on {self.corpus.slug} ({self.status})"
+
+    @property
+    def best_valid_nll(self) -> float | None:
+        if not self.best_epoch or len(self.history) < self.best_epoch:
+            return None
+        return self.history[self.best_epoch - 1]["valid_nll"]
+
+    @property
+    def not_learned(self) -> bool:
+        """True once a finished run is known to sit at its marginal baseline (see has_learned):
+        whatever it generates is noise with the corpus's note frequencies."""
+        if self.status != Status.SUCCEEDED or self.baseline_nll is None:
+            return False
+        nll = self.best_valid_nll
+        return nll is not None and not has_learned(nll, self.baseline_nll)
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -181,6 +202,10 @@ class GenerationBatch(Job):
 
     def __str__(self) -> str:
         return f"batch {self.pk} of run {self.run_id} ({self.status})"
+
+    @property
+    def not_learned(self) -> bool:
+        return self.run.not_learned
 
     def study_pieces(self):
         """Pieces fit for a study: sounding, and not copies of the training split."""

@@ -14,7 +14,6 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from generation.datasets import WindowSet, evenly_spaced
 from generation.encoding.pianoroll import DEFAULT_STEPS_PER_BEAT, flatten, midi_to_roll
 from generation.encoding.tokens import DEFAULT_STEP_BEATS, Vocabulary, midi_to_tokens
 from generation.models import Corpus, Piece, TrainingRun
@@ -25,7 +24,6 @@ from generation.training import (
     TrainConfig,
     TrainingData,
     evaluate_pieces,
-    evaluate_windows,
     load_checkpoint,
     resolve_device,
     train,
@@ -91,19 +89,16 @@ def load_training_data(run: TrainingRun) -> tuple[TrainingData, dict, dict]:
 
 
 def score_test_split(run: TrainingRun, config: TrainConfig, encoding: dict) -> dict:
-    """The best checkpoint on the test split: every frame for rolls, every window for tokens."""
+    """The best checkpoint on the test split, every step of every piece scored once."""
     _, test_seqs = encode_split(run.corpus, "test", encoding)
+    if encoding["representation"] == "tokens":
+        test_seqs = as_indices(test_seqs, Vocabulary(encoding["vocabulary"]))
+    pieces = [s for s in test_seqs if len(s) > 1]
+    if not pieces:
+        return {}
     device = resolve_device(config.device)
     network = load_checkpoint(run.best_checkpoint, device).network
-    if encoding["representation"] == "roll":
-        pieces = [s for s in test_seqs if len(s)]
-        return evaluate_pieces(network, config, pieces, device) if pieces else {}
-    test_seqs = as_indices(test_seqs, Vocabulary(encoding["vocabulary"]))
-    if not any(len(s) > config.window for s in test_seqs):
-        return {}
-    windows = WindowSet(test_seqs, config.window, 1, config.stride)
-    indices = evenly_spaced(len(windows), config.max_valid_windows)
-    return evaluate_windows(network, config, windows, indices, device)
+    return evaluate_pieces(network, config, pieces, device)
 
 
 def execute_training_run(
@@ -131,15 +126,17 @@ def execute_training_run(
         def record_epoch(metrics: dict) -> None:
             run.check_still_owned()
             run.history = run.history[: metrics["epoch"] - 1] + [metrics]
+            run.baseline_nll = metrics["baseline_nll"]
             run.progress = metrics["epoch"] / config.epochs
             run.message = f"epoch {metrics['epoch']}: valid loss {metrics['valid_loss']:.4f}"
-            run.save(update_fields=["history", "progress", "message"])
+            run.save(update_fields=["history", "baseline_nll", "progress", "message"])
             if on_epoch:
                 on_epoch(metrics)
 
         result = train(config, data, run.checkpoint_dir, encoding, on_batch, record_epoch)
         run.history = result.history
         run.best_epoch, run.best_valid_loss = result.best_epoch, result.best_valid_loss
+        run.baseline_nll = result.baseline_nll
         run.stopped_early, run.device = result.stopped_early, result.device
         run.message = "scoring the test split"
         run.save()

@@ -20,7 +20,6 @@ TINY_RUN = {
     "window": "8",
     "stride": "4",
     "max_windows": "16",
-    "max_valid_windows": "8",
     "steps_per_beat": "2",
     "teacher_forcing_ratio": "1.0",
     "threshold": "0.5",

@@ -14,7 +14,7 @@ from tests.conftest import make_midi
 pytestmark = pytest.mark.django_db
 
 TINY = ["--epochs", "2", "--hidden-size", "8", "--dense-size", "8", "--window", "8"]
-TINY += ["--batch-size", "16", "--max-windows", "64", "--max-valid-windows", "32"]
+TINY += ["--batch-size", "16", "--max-windows", "64"]
 
 
 @pytest.fixture(autouse=True)
@@ -123,18 +123,26 @@ def test_bad_requests_change_nothing(corpus):
     assert not GenerationBatch.objects.exists()
 
 
-def test_benchmark_jsb_prints_nll_per_step_and_frame_accuracy(capsys):
+@pytest.mark.parametrize(
+    ("model", "head", "protocol"),
+    [("seq2seq", "independent", "piece"), ("roll_lstm", "nade", "window")],
+)
+def test_benchmark_jsb_prints_nll_per_step_and_frame_accuracy(capsys, model, head, protocol):
     call_command(
         "benchmark_jsb",
-        "--model", "seq2seq",
+        "--model", model,
+        "--head", head,
+        "--protocol", protocol,
         "--epochs", "1",
         "--hidden-size", "8",
         "--dense-size", "8",
+        "--nade-hidden", "8",
         "--window", "8",
         "--max-windows", "64",
-        "--max-valid-windows", "64",
     )  # fmt: skip
     out = capsys.readouterr().out
+    assert f"{head} head" in out and "marginal baseline" in out
     assert "test: 4725 time steps in 77 pieces" in out
-    assert "test NLL per time step:" in out and "RNN 8.71, RNN-NADE 5.56" in out
+    assert ("block by block" if model == "seq2seq" else f"protocol {protocol}") in out
+    assert "test NLL per time step:" in out and "RNN 8.71, LSTM 8.67" in out
     assert "test frame accuracy:" in out

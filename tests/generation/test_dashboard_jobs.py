@@ -23,7 +23,6 @@ TINY_CONFIG = {
     "window": 8,
     "stride": 4,
     "max_windows": 16,
-    "max_valid_windows": 8,
     "device": "cpu",
 }
 

@@ -14,6 +14,8 @@ from generation.training import (
     load_checkpoint,
     train,
 )
+from tests.generation.synthetic import SMALL as LEARNS
+from tests.generation.synthetic import chord_cycle
 
 SMALL = dict(hidden_size=12, dense_size=8, window=4, batch_size=8, max_windows=48)
 
@@ -136,12 +138,12 @@ def test_every_epoch_reports_the_seeds_accuracy_and_the_honest_metrics(tmp_path)
     assert result.device == "cpu"
 
 
-def test_early_stopping_when_valid_loss_stops_improving(tmp_path):
-    config = TrainConfig(
-        model="roll_lstm", input_dim=10, epochs=6, patience=2, learning_rate=0.0, **SMALL
-    )
-    result = train(config, TrainingData(rolls(0), rolls(1)), tmp_path)
-    assert result.stopped_early and len(result.history) == 3 and result.best_epoch == 1
+def test_early_stopping_counts_patience_from_the_first_epoch_that_learned(tmp_path):
+    config = TrainConfig(**LEARNS | {"epochs": 40, "patience": 2, "lr_patience": 1})
+    result = train(config, TrainingData(chord_cycle(1), chord_cycle(2)), tmp_path)
+    history = result.history
+    assert result.stopped_early and len(history) == result.best_epoch + 2 < 40
+    assert history[-1]["lr"] < history[0]["lr"], "the learning rate fell on the plateau"
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path):

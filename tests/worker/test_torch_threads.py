@@ -37,7 +37,7 @@ def test_the_foreground_train_command_applies_it(settings, threads_restored, sma
     call_command(
         "train", "--model", "roll_lstm", "--corpus", "mini", "--epochs", "1",
         "--hidden-size", "8", "--dense-size", "8", "--window", "8", "--max-windows", "8",
-        "--max-valid-windows", "4", "--device", "cpu", "--steps-per-beat", "2",
+        "--device", "cpu", "--steps-per-beat", "2",
         stdout=StringIO(), stderr=StringIO(),
     )  # fmt: skip
     assert torch.get_num_threads() == settings.TORCH_THREADS

@@ -11,14 +11,14 @@ from tqdm import tqdm
 
 from generation.models import Corpus, TrainingRun
 from generation.models.runs import Status
-from generation.networks import MODEL_KINDS
+from generation.networks import HEADS, MODEL_KINDS
 from generation.tasks.queueing import QueueUnavailable
 from generation.tasks.training import (
     create_training_run,
     enqueue_training_run,
     execute_training_run,
 )
-from generation.training import OPTIMIZERS, TrainConfig
+from generation.training import BIAS_INITS, OPTIMIZERS, POSITIONS, TrainConfig
 from worker.torch_threads import apply_torch_threads
 
 # command-line flag -> TrainConfig field, for every setting a researcher may change
@@ -28,7 +28,6 @@ OPTIONS = {
     "window": int,
     "stride": int,
     "max_windows": int,
-    "max_valid_windows": int,
     "hidden_size": int,
     "num_layers": int,
     "dropout": float,
@@ -40,6 +39,11 @@ OPTIONS = {
     "focal_gamma": float,
     "teacher_forcing_ratio": float,
     "learning_rate": float,
+    "weight_decay": float,
+    "grad_clip": float,
+    "lr_decay": float,
+    "lr_patience": int,
+    "nade_hidden": int,
     "patience": int,
     "seed": int,
     "device": str,
@@ -51,13 +55,18 @@ def add_config_arguments(parser) -> None:
     defaults = {f.name: f.default for f in fields(TrainConfig)}
     for name, kind in OPTIONS.items():
         flag = "--" + name.replace("_", "-")
-        parser.add_argument(flag, type=kind, dest=name, help=f"default {defaults[name]}")
+        default = "the network's" if defaults[name] is None else defaults[name]
+        parser.add_argument(flag, type=kind, dest=name, help=f"default {default}")
     parser.add_argument("--loss", choices=["ce", "bce", "focal"], help="default: the seed's")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default: the seed's")
+    parser.add_argument("--head", choices=HEADS, help="output head (default independent)")
+    parser.add_argument("--positions", choices=POSITIONS, help="loss at the last or every step")
+    parser.add_argument("--bias-init", choices=BIAS_INITS, help="default marginal")
 
 
 def config_from_options(model: str, options: dict) -> TrainConfig:
-    chosen = {k: options[k] for k in [*OPTIONS, "loss", "optimizer"] if options.get(k) is not None}
+    names = [*OPTIONS, "loss", "optimizer", "head", "positions", "bias_init"]
+    chosen = {k: options[k] for k in names if options.get(k) is not None}
     try:
         return TrainConfig(model=model, **chosen).resolved()
     except ValueError as exc:
@@ -123,6 +132,9 @@ class Command(BaseCommand):
             f"valid loss {run.best_valid_loss:.4f}"
             + (" (stopped early)" if run.stopped_early else "")
         )
+        self.stdout.write(learning_line(run.best_valid_nll, run.baseline_nll))
+        if run.not_learned:
+            self.stdout.write(self.style.WARNING(NOT_LEARNED))
         if run.test_metrics:
             shown = ", ".join(
                 f"{k} {v}" if isinstance(v, int) else f"{k} {v:.4f}"
@@ -156,3 +168,21 @@ def epoch_line(m: dict) -> str:
         shown = " ".join(f"{k} {m[f'{split}_{k}']:.4f}" for k in keys if f"{split}_{k}" in m)
         parts.append(f"{split}: {shown}")
     return " | ".join(parts)
+
+
+NOT_LEARNED = (
+    "this model has not learned from its input: its validation NLL is within 2% of the marginal "
+    "baseline, so what it generates is noise with the corpus's note frequencies. Train longer, "
+    "with a higher learning rate or a smaller network, or check the corpus."
+)
+
+
+def learning_line(valid_nll: float | None, baseline_nll: float | None) -> str:
+    """The best validation NLL beside what a model that ignores its input scores."""
+    if valid_nll is None or baseline_nll is None:
+        return "no validation NLL yet"
+    share = 100 * (1 - valid_nll / baseline_nll)
+    return (
+        f"valid NLL {valid_nll:.4f} per step; marginal baseline {baseline_nll:.4f} "
+        f"(a model that ignores its input): {share:.1f}% below it"
+    )
