@@ -16,6 +16,7 @@ COPY pyproject.toml README.md ./
 COPY config config
 COPY worker worker
 COPY generation generation
+COPY audio audio
 COPY surveys surveys
 COPY evaluation evaluation
 RUN pip install --no-cache-dir .

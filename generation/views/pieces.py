@@ -15,11 +15,11 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
 
-from generation.audio.synth import SoundfontError
+from audio.previews import preview_mp3
+from audio.synth import SoundfontError
 from generation.charts import piano_roll
-from generation.midi_files import MidiError
+from generation.midi_files import MidiError, note_spans
 from generation.models import Piece
-from generation.previews import note_spans, preview_mp3
 
 
 def _preview_path(piece: Piece) -> Path:

@@ -11,7 +11,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from generation.audio.pipeline import StimulusSpec
+from audio.pipeline import StimulusSpec
 from generation.forms import RenderForm
 from generation.views.jobs import JobView, recent_tasks, remember_task
 from surveys.models import Stimulus

@@ -24,7 +24,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from generation.audio.pipeline import StimulusSpec
+from audio.pipeline import StimulusSpec
 from generation.corpora import iter_bundled
 from generation.corpus_setup import bundled_corpus
 from generation.importing import import_pieces

@@ -12,12 +12,12 @@ from dataclasses import asdict, dataclass, field
 
 import pretty_midi
 
-from generation.audio.canonical import CanonicalForm, canonicalise
-from generation.audio.encoding import EncodingSpec, encode_mp3, encode_opus, to_pcm16
-from generation.audio.excerpt import ExcerptSpec, cut_excerpt
-from generation.audio.finishing import FinishSpec, finish
-from generation.audio.rollimage import roll_png
-from generation.audio.synth import SynthSettings, render
+from audio.canonical import CanonicalForm, canonicalise
+from audio.encoding import EncodingSpec, encode_mp3, encode_opus, to_pcm16
+from audio.excerpt import ExcerptSpec, cut_excerpt
+from audio.finishing import FinishSpec, finish
+from audio.rollimage import roll_png
+from audio.synth import SynthSettings, render
 from generation.midi_files import read_midi
 
 

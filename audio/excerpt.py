@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generation.audio.canonical import CanonicalPiece
+from audio.canonical import CanonicalPiece
 
 FIRST = "first"
 RANDOM = "random"

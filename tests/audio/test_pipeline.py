@@ -7,10 +7,10 @@ import pyloudnorm
 import pytest
 from django.conf import settings
 
-from generation.audio.excerpt import ExcerptRefused
-from generation.audio.pipeline import StimulusSpec, prepare_stimulus
+from audio.excerpt import ExcerptRefused
+from audio.pipeline import StimulusSpec, prepare_stimulus
 from generation.midi_files import MidiError, midi_bytes
-from tests.generation.audio_helpers import SHORT, container_tags, decode, human_like, machine_like
+from tests.audio.helpers import SHORT, container_tags, decode, human_like, machine_like
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-from generation.audio.loudness import block_powers, gated_loudness
-from generation.audio.truepeak import true_peaks
+from audio.loudness import block_powers, gated_loudness
+from audio.truepeak import true_peaks
 
 _LIMITER_WINDOW_SECONDS = 0.005
 _LIMITER_MARGIN = 0.98  # room for peaks between the 4x oversampled points

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from generation.audio import synth
-from generation.audio.synth import SoundfontError, SynthSettings
-from tests.generation.audio_helpers import human_like, machine_like
+from audio import synth
+from audio.synth import SoundfontError, SynthSettings
+from tests.audio.helpers import human_like, machine_like
 
 RATE = 48000
 
@@ -17,8 +17,8 @@ def test_soundfont_is_loaded_once_per_process():
     """A fresh interpreter renders three pieces and reports how often it read the soundfont."""
     script = textwrap.dedent(
         f"""
-        from generation.audio import synth
-        from tests.generation.audio_helpers import human_like, machine_like
+        from audio import synth
+        from tests.audio.helpers import human_like, machine_like
         for pm in (human_like(), machine_like(), human_like(seed=5)):
             synth.render(pm, {RATE // 2}, {str(settings.SOUNDFONT)!r}, synth.SynthSettings())
         print(synth.soundfont_loads())

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from generation.audio.canonical import CanonicalForm, canonicalise
-from generation.audio.excerpt import RANDOM, ExcerptRefused, ExcerptSpec, cut_excerpt
+from audio.canonical import CanonicalForm, canonicalise
+from audio.excerpt import RANDOM, ExcerptRefused, ExcerptSpec, cut_excerpt
+from tests.audio.helpers import human_like
 from tests.conftest import make_midi
-from tests.generation.audio_helpers import human_like
 
 FORM = CanonicalForm(tempo=100.0, velocity=80)
 

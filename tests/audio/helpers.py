@@ -6,9 +6,9 @@ import av
 import numpy as np
 import pretty_midi
 
-from generation.audio.canonical import CanonicalForm
-from generation.audio.excerpt import ExcerptSpec
-from generation.audio.pipeline import StimulusSpec
+from audio.canonical import CanonicalForm
+from audio.excerpt import ExcerptSpec
+from audio.pipeline import StimulusSpec
 from generation.encoding.pianoroll import LOWEST_PITCH, roll_to_midi
 
 SHORT = StimulusSpec(excerpt=ExcerptSpec(bars=2), release_seconds=0.5)

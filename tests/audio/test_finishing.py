@@ -6,9 +6,9 @@ import pyloudnorm
 import pytest
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-from generation.audio.finishing import FinishSpec, _limiter_gain, finish
-from generation.audio.loudness import block_powers, gated_loudness
-from generation.audio.truepeak import _PHASES, true_peaks
+from audio.finishing import FinishSpec, _limiter_gain, finish
+from audio.loudness import block_powers, gated_loudness
+from audio.truepeak import _PHASES, true_peaks
 
 RATE = 48000
 

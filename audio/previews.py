@@ -7,9 +7,9 @@ synthesizer, loudness finishing and encoder, so it sounds like the study will.
 
 import pretty_midi
 
-from generation.audio.encoding import EncodingSpec, encode_mp3
-from generation.audio.finishing import FinishSpec, finish
-from generation.audio.synth import SynthSettings, render
+from audio.encoding import EncodingSpec, encode_mp3
+from audio.finishing import FinishSpec, finish
+from audio.synth import SynthSettings, render
 
 PREVIEW_MAX_SECONDS = 90.0
 RELEASE_SECONDS = 1.0
@@ -24,13 +24,3 @@ def preview_mp3(
     audio = render(pm, n_samples, soundfont, synth)
     finished, _ = finish(audio, synth.sample_rate, n_samples, FinishSpec())
     return encode_mp3(finished, synth.sample_rate, EncodingSpec())
-
-
-def note_spans(pm: pretty_midi.PrettyMIDI) -> list[tuple[int, float, float]]:
-    """(pitch, start, end) of every pitched note, for drawing the piano roll."""
-    return [
-        (note.pitch, note.start, note.end)
-        for instrument in pm.instruments
-        if not instrument.is_drum
-        for note in instrument.notes
-    ]
