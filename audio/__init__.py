@@ -1,6 +1,6 @@
 """Turning a piece (human or machine) into sound, by one path for both.
 
-canonical -> excerpt -> synth -> finishing -> encoding, tied together by pipeline, make a
+canonical -> excerpt -> synth -> finishing -> codecs, tied together by pipeline, make a
 listening-test stimulus; rollimage draws the excerpt for researchers; previews renders a whole
 piece for a researcher to hear. Pure code: plain data in and out, no Django.
 

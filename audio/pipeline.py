@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 import pretty_midi
 
 from audio.canonical import CanonicalForm, canonicalise
-from audio.encoding import EncodingSpec, encode_mp3, encode_opus, to_pcm16
+from audio.codecs import EncodingSpec, encode_mp3, encode_opus, to_pcm16
 from audio.excerpt import ExcerptSpec, cut_excerpt
 from audio.finishing import FinishSpec, finish
 from audio.rollimage import roll_png

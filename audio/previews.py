@@ -7,7 +7,7 @@ synthesizer, loudness finishing and encoder, so it sounds like the study will.
 
 import pretty_midi
 
-from audio.encoding import EncodingSpec, encode_mp3
+from audio.codecs import EncodingSpec, encode_mp3
 from audio.finishing import FinishSpec, finish
 from audio.synth import SynthSettings, render
 

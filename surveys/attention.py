@@ -17,7 +17,7 @@ import numpy as np
 import soundfile
 from scipy.signal import resample_poly
 
-from audio.encoding import encode_mp3, encode_opus, to_pcm16
+from audio.codecs import encode_mp3, encode_opus, to_pcm16
 from audio.finishing import finish
 from audio.pipeline import StimulusSpec
 

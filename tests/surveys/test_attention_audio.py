@@ -8,7 +8,7 @@ import pyloudnorm
 import pytest
 import soundfile
 
-from audio.encoding import encode_mp3, encode_opus
+from audio.codecs import encode_mp3, encode_opus
 from audio.excerpt import ExcerptSpec
 from audio.pipeline import StimulusSpec
 from surveys.attention import INSTRUCTIONS, attention_audio

@@ -1,4 +1,4 @@
-"""Encoding for browsers: MP3 (every browser) and Ogg/Opus (a second <source>), with no metadata.
+"""Codecs for browsers: MP3 (every browser) and Ogg/Opus (a second <source>), with no metadata.
 
 Both are constant bit rate, so a file's size depends on its duration alone: equal durations give
 byte-for-byte equal sizes, and a Content-Length cannot hint at the music or its source. No tags
