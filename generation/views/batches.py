@@ -12,7 +12,7 @@ from generation.forms import GenerationBatchForm
 from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE, is_memorised
 from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import Status
-from generation.tasks.generating import create_generation_batch, enqueue_generation_batch
+from generation.tasks.sampling import create_generation_batch, enqueue_generation_batch
 from generation.views.jobs import describe_row, enqueued, requeue_orphaned
 
 RESTART = "restart"

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from generation.forms import BundledImportForm, UploadImportForm
 from generation.models import Corpus
-from generation.tasks.corpus import import_bundled_corpus, import_uploaded_files
+from generation.tasks.importing import import_bundled_corpus, import_uploaded_files
 from generation.views.jobs import describe_task, remember_task, task_result
 
 PIECES_PER_PAGE = 50

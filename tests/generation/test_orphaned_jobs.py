@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import STOPPED, Status, skip_reason
-from generation.tasks.generating import generate_batch
 from generation.tasks.queueing import QueueUnavailable, send_to_queue
+from generation.tasks.sampling import generate_batch
 from generation.tasks.training import (
     create_training_run,
     enqueue_training_run,

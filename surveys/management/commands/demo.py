@@ -26,12 +26,11 @@ from tqdm import tqdm
 
 from audio.pipeline import StimulusSpec
 from generation.corpora import iter_bundled
-from generation.corpus_setup import bundled_corpus
-from generation.importing import import_pieces
+from generation.importing import bundled_corpus, import_pieces
 from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE, is_memorised
 from generation.models import Corpus, GenerationBatch, TrainingRun
 from generation.models.runs import Status
-from generation.tasks.generating import create_generation_batch, execute_generation_batch
+from generation.tasks.sampling import create_generation_batch, execute_generation_batch
 from generation.tasks.training import create_training_run, execute_training_run
 from generation.training import TrainConfig
 from surveys.models import Stimulus, Study

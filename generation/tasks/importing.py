@@ -5,8 +5,7 @@ from pathlib import Path
 from celery import shared_task
 
 from generation.corpora import iter_bundled, iter_files
-from generation.corpus_setup import bundled_corpus, upload_corpus
-from generation.importing import import_pieces
+from generation.importing import bundled_corpus, import_pieces, upload_corpus
 from worker.progress import ProgressReporter
 
 
