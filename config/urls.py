@@ -19,7 +19,7 @@ urlpatterns = [
     path("dashboard/studies/", include("surveys.dashboard_urls")),
     path("reports/", include("evaluation.urls")),
     path("", include("surveys.urls")),
-    path("dashboard/", include("generation.urls")),
+    path("dashboard/", include("dashboard.urls")),
 ]
 
 if settings.DEBUG:

@@ -8,7 +8,7 @@ from generation.models.runs import STOPPED, Status
 from generation.tasks.training import create_training_run, train_run
 from generation.training import TrainConfig
 from surveys.models import Stimulus
-from tests.generation.dashboard_helpers import (  # noqa: F401 - fixtures
+from tests.dashboard.helpers import (  # noqa: F401 - fixtures
     TINY_RUN,
     researcher_fixture,
     small_corpus_fixture,

@@ -8,12 +8,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from generation.forms import GenerationBatchForm
+from dashboard.forms import GenerationBatchForm
+from dashboard.jobs import describe_row, enqueued, requeue_orphaned
 from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE, is_memorised
 from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import Status
 from generation.tasks.sampling import create_generation_batch, enqueue_generation_batch
-from generation.views.jobs import describe_row, enqueued, requeue_orphaned
 
 RESTART = "restart"
 
@@ -22,7 +22,7 @@ RESTART = "restart"
 def batch_list(request: HttpRequest) -> HttpResponse:
     batches = GenerationBatch.objects.select_related("run", "run__corpus", "corpus")
     rows = [(batch, describe_row(batch)) for batch in batches]
-    return render(request, "generation/batches.html", {"rows": rows})
+    return render(request, "dashboard/batches.html", {"rows": rows})
 
 
 @login_required
@@ -52,7 +52,7 @@ def batch_new(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Generation batch {batch.pk} queued on the gpu queue.")
             return redirect("dashboard:batch", pk=batch.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "generation/batch_new.html", {"form": form}, status=status)
+    return render(request, "dashboard/batch_new.html", {"form": form}, status=status)
 
 
 def memorised(sample) -> bool:
@@ -99,4 +99,4 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "memorised_share": MEMORISED_NGRAM_SHARE,
         "progress_url": reverse("dashboard:batch-progress", args=[batch.pk]),
     }
-    return render(request, "generation/batch_detail.html", context)
+    return render(request, "dashboard/batch_detail.html", context)

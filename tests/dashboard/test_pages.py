@@ -7,11 +7,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from dashboard.jobs import JobView, format_duration
 from generation.charts import Series, line_chart, piano_roll
 from generation.models import Corpus
-from generation.views.jobs import JobView, format_duration
 from surveys.models import Study
-from tests.generation.dashboard_helpers import (  # noqa: F401 - fixtures
+from tests.dashboard.helpers import (  # noqa: F401 - fixtures
     melody,
     researcher_fixture,
 )

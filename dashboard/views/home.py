@@ -5,9 +5,9 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from dashboard.jobs import JobView, describe_row, describe_task, recent_tasks
+from dashboard.views.stimuli import describe_render
 from generation.models import Corpus, GenerationBatch, TrainingRun
-from generation.views.jobs import JobView, describe_row, describe_task, recent_tasks
-from generation.views.stimuli import describe_render
 from surveys.models import Stimulus, Study
 from worker.status import broker_status
 
@@ -41,4 +41,4 @@ def home(request: HttpRequest) -> HttpResponse:
         "n_stimuli": Stimulus.objects.filter(status=Stimulus.Status.READY).count(),
         "studies": list(Study.objects.all()[:5]),
     }
-    return render(request, "generation/home.html", context)
+    return render(request, "dashboard/home.html", context)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from django.core.cache import cache
 
+from dashboard.jobs import RECENT_TASKS_KEY
 from generation.midi_files import midi_bytes, read_midi
 from generation.models import Corpus, Piece
-from generation.views.jobs import RECENT_TASKS_KEY
 from tests.conftest import make_midi
 
 TINY_RUN = {

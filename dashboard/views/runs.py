@@ -9,12 +9,12 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from dashboard.forms import TrainingRunForm
+from dashboard.jobs import describe_row, enqueued, requeue_orphaned
 from generation.charts import Series, line_chart
-from generation.forms import TrainingRunForm
 from generation.models import TrainingRun
 from generation.models.runs import STOPPED, Status
 from generation.tasks.training import create_training_run, enqueue_training_run
-from generation.views.jobs import describe_row, enqueued, requeue_orphaned
 from worker.celery_app import app
 
 # (title, metric) pairs drawn per epoch, train and valid on one chart each.
@@ -40,7 +40,7 @@ def learning_curves(history: list[dict], best_epoch: int | None = None) -> list[
 def run_list(request: HttpRequest) -> HttpResponse:
     runs = TrainingRun.objects.select_related("corpus")
     return render(
-        request, "generation/runs.html", {"rows": [(run, describe_row(run)) for run in runs]}
+        request, "dashboard/runs.html", {"rows": [(run, describe_row(run)) for run in runs]}
     )
 
 
@@ -59,7 +59,7 @@ def run_new(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Training run {run.pk} queued on the gpu queue.")
             return redirect("dashboard:run", pk=run.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "generation/run_new.html", {"form": form}, status=status)
+    return render(request, "dashboard/run_new.html", {"form": form}, status=status)
 
 
 @login_required
@@ -74,7 +74,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "batches": run.batches.all(),
         "progress_url": reverse("dashboard:run-progress", args=[run.pk]),
     }
-    return render(request, "generation/run_detail.html", context)
+    return render(request, "dashboard/run_detail.html", context)
 
 
 @login_required

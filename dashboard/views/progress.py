@@ -4,8 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 
+from dashboard.jobs import describe_row, describe_task
 from generation.models import GenerationBatch, TrainingRun
-from generation.views.jobs import describe_row, describe_task
 
 ROW_KINDS = {"run": TrainingRun, "batch": GenerationBatch}
 

@@ -43,7 +43,7 @@ def piece_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "samples": piece.generations.select_related("batch"),
         "stimuli": piece.stimuli.all(),
     }
-    return render(request, "generation/piece_detail.html", context)
+    return render(request, "dashboard/piece_detail.html", context)
 
 
 @login_required

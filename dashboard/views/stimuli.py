@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from audio.pipeline import StimulusSpec
-from generation.forms import RenderForm
-from generation.views.jobs import JobView, recent_tasks, remember_task
+from dashboard.forms import RenderForm
+from dashboard.jobs import JobView, recent_tasks, remember_task
 from surveys.models import Stimulus
 from surveys.tasks.stimuli import pieces_to_render, render_stimuli
 
@@ -81,7 +81,7 @@ def stimulus_list(request: HttpRequest) -> HttpResponse:
         "stimuli": Stimulus.objects.select_related("piece", "piece__corpus")[:RECENT_STIMULI],
     }
     status = 400 if request.method == "POST" else 200
-    return render(request, "generation/stimuli.html", context, status=status)
+    return render(request, "dashboard/stimuli.html", context, status=status)
 
 
 @login_required

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_POST
 
-from generation.forms import BundledImportForm, UploadImportForm
+from dashboard.forms import BundledImportForm, UploadImportForm
+from dashboard.jobs import describe_task, remember_task, task_result
 from generation.models import Corpus
 from generation.tasks.importing import import_bundled_corpus, import_uploaded_files
-from generation.views.jobs import describe_task, remember_task, task_result
 
 PIECES_PER_PAGE = 50
 
@@ -29,7 +29,7 @@ def _list(request: HttpRequest, bundled=None, upload=None, status: int = 200) ->
         "bundled_form": bundled or BundledImportForm(),
         "upload_form": upload or UploadImportForm(),
     }
-    return render(request, "generation/corpora.html", context, status=status)
+    return render(request, "dashboard/corpora.html", context, status=status)
 
 
 @login_required
@@ -87,7 +87,7 @@ def corpus_detail(request: HttpRequest, slug: str) -> HttpResponse:
         pieces = pieces.filter(split=split)
     page = Paginator(pieces, PIECES_PER_PAGE).get_page(request.GET.get("page"))
     context = {"corpus": corpus, "counts": corpus.split_counts(), "page": page, "split": split}
-    return render(request, "generation/corpus_detail.html", context)
+    return render(request, "dashboard/corpus_detail.html", context)
 
 
 @login_required
@@ -100,4 +100,4 @@ def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
         "result": task_result(task_id) if job.state == "done" else None,
         "progress_url": reverse("dashboard:task-progress", args=[task_id]),
     }
-    return render(request, "generation/task_detail.html", context)
+    return render(request, "dashboard/task_detail.html", context)

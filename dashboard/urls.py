@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from generation.views import batches, corpora, home, pieces, progress, runs, stimuli
+from dashboard.views import batches, corpora, home, pieces, progress, runs, stimuli
 
 app_name = "dashboard"
 
