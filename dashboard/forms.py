@@ -1,5 +1,6 @@
 """Dashboard forms: each one checks its input fully, so a bad form changes nothing and says why."""
 
+import json
 import zipfile
 from dataclasses import fields
 from pathlib import Path
@@ -13,6 +14,8 @@ from generation.midi_files import MidiError, read_midi
 from generation.models import Corpus, GenerationBatch, TrainingRun
 from generation.models.runs import Status
 from generation.training import OPTIMIZERS, TrainConfig
+from surveys.exclusion import validate_rules
+from surveys.models import Stimulus, Study
 
 MIDI_SUFFIXES = {".mid", ".midi"}
 UPLOAD_SUFFIXES = MIDI_SUFFIXES | {".zip"}
@@ -294,3 +297,60 @@ class RenderForm(forms.Form):
         if bool(data.get("batch")) == bool(data.get("corpus")):
             raise forms.ValidationError("Choose either a generation batch or a corpus.")
         return data
+
+
+class StudyForm(forms.ModelForm):
+    """Create or edit a draft study; the pool is chosen from finished excerpts."""
+
+    pool = forms.ModelMultipleChoiceField(
+        queryset=Stimulus.objects.filter(status=Stimulus.Status.READY).select_related("piece"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Finished excerpts to draw trials from (human and machine).",
+    )
+    completion_url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Optional redirect on completion; {code} becomes the completion code.",
+    )
+    rules_json = forms.CharField(
+        label="Exclusion rules (JSON)",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Fixed when the study opens.",
+    )
+
+    class Meta:
+        model = Study
+        fields = [
+            "slug",
+            "title",
+            "consent_text",
+            "instructions",
+            "trials_per_participant",
+            "attention_checks",
+            "practice_trial",
+            "headphone_trials",
+            "target_participants",
+            "completion_url",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rules_json"].initial = json.dumps(
+            self.instance.exclusion_rules or validate_rules({}), indent=2
+        )
+        if self.instance.pk:
+            self.fields["pool"].initial = list(self.instance.stimuli.values_list("id", flat=True))
+
+    def clean_rules_json(self) -> dict:
+        try:
+            return validate_rules(json.loads(self.cleaned_data["rules_json"]))
+        except (json.JSONDecodeError, ValueError) as error:
+            raise forms.ValidationError(str(error)) from error
+
+    def clean_trials_per_participant(self) -> int:
+        value = self.cleaned_data["trials_per_participant"]
+        if value < 2 or value % 2:
+            raise forms.ValidationError("Use an even number, at least 2: half of each kind.")
+        return value

@@ -1,8 +1,12 @@
-"""The researcher dashboard, mounted at /dashboard/ (studies live under /dashboard/studies/)."""
+"""Every researcher page: the dashboard at /dashboard/ (namespace "dashboard") and its studies at
+/dashboard/studies/ ("surveys_dashboard"). The second namespace is the one those pages had when
+they lived in the surveys app, kept so that no link and no reverse() changes; config/urls.py
+mounts each list. Every view needs a login.
+"""
 
 from django.urls import path
 
-from dashboard.views import batches, corpora, home, pieces, progress, runs, stimuli
+from dashboard.views import batches, corpora, home, pieces, progress, runs, stimuli, studies
 
 app_name = "dashboard"
 
@@ -33,3 +37,15 @@ urlpatterns = [
     path("progress/render/<str:task_id>/", stimuli.render_progress, name="render-progress"),
     path("progress/task/<str:task_id>/", progress.task_progress, name="task-progress"),
 ]
+
+studies_urls = (
+    [
+        path("", studies.study_list, name="list"),
+        path("new/", studies.study_create, name="create"),
+        path("<slug:slug>/", studies.study_detail, name="detail"),
+        path("<slug:slug>/open/", studies.study_open, name="open"),
+        path("<slug:slug>/close/", studies.study_close, name="close"),
+        path("<slug:slug>/preview/", studies.study_preview, name="preview"),
+    ],
+    "surveys_dashboard",
+)

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from surveys.forms import StudyForm
+from dashboard.forms import StudyForm
 from surveys.models import Study, StudyStimulus
 from surveys.models.attention import make_attention_clips
 from surveys.spec import study_stimulus_spec
@@ -45,7 +45,7 @@ def _add_attention_clips(study: Study) -> None:
 @login_required
 def study_list(request: HttpRequest) -> HttpResponse:
     studies = _with_progress(Study.objects.all())
-    return render(request, "surveys/dashboard/study_list.html", {"studies": studies})
+    return render(request, "dashboard/study_list.html", {"studies": studies})
 
 
 @login_required
@@ -60,7 +60,7 @@ def study_create(request: HttpRequest) -> HttpResponse:
             study.add_stimuli(form.cleaned_data["pool"])
         messages.success(request, f"Study {study.slug} created as a draft.")
         return redirect("surveys_dashboard:detail", study.slug)
-    return render(request, "surveys/dashboard/study_form.html", {"form": form})
+    return render(request, "dashboard/study_form.html", {"form": form})
 
 
 @login_required
@@ -79,7 +79,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "prolific_link": request.build_absolute_uri(reverse("surveys:entry", args=[study.slug]))
         + "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}",
     }
-    return render(request, "surveys/dashboard/study_detail.html", context)
+    return render(request, "dashboard/study_detail.html", context)
 
 
 @login_required
