@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-from dashboard.urls import studies_urls
+from dashboard.urls import reports_urls, studies_urls
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -19,7 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("dashboard/studies/", include(studies_urls)),
-    path("reports/", include("evaluation.urls")),
+    path("reports/", include(reports_urls)),
     path("", include("surveys.urls")),
     path("dashboard/", include("dashboard.urls")),
 ]

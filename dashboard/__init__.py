@@ -1,7 +1,8 @@
-"""Everything a researcher sees in a browser: the dashboard's pages, forms, URLs and the
-progress JSON they poll.
+"""Everything a researcher sees in a browser: the dashboard's pages, forms, URLs, the progress
+JSON they poll, and the study reports and downloads.
 
-It sits on top: it imports the domain apps (generation, audio, surveys) and worker, and no other
-app imports it. Pages only wire those apps to the web; jobs.py says how a background job looks
-on a page. Templates live under templates/dashboard/.
+It sits on top: it imports the domain apps (evaluation, surveys, audio, generation) and worker,
+and no other app imports it. Pages only wire those apps to the web; jobs.py says how a
+background job looks on a page; templatetags/ formats the report's numbers. Templates live
+under templates/dashboard/.
 """

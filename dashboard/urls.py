@@ -1,12 +1,23 @@
-"""Every researcher page: the dashboard at /dashboard/ (namespace "dashboard") and its studies at
-/dashboard/studies/ ("surveys_dashboard"). The second namespace is the one those pages had when
-they lived in the surveys app, kept so that no link and no reverse() changes; config/urls.py
+"""Every researcher page: the dashboard at /dashboard/ (namespace "dashboard"), its studies at
+/dashboard/studies/ ("surveys_dashboard") and the reports and downloads at /reports/
+("evaluation"). The last two namespaces are the ones those pages had when they lived in the
+surveys and evaluation apps, kept so that no link and no reverse() changes; config/urls.py
 mounts each list. Every view needs a login.
 """
 
 from django.urls import path
 
-from dashboard.views import batches, corpora, home, pieces, progress, runs, stimuli, studies
+from dashboard.views import (
+    batches,
+    corpora,
+    home,
+    pieces,
+    progress,
+    reports,
+    runs,
+    stimuli,
+    studies,
+)
 
 app_name = "dashboard"
 
@@ -48,4 +59,15 @@ studies_urls = (
         path("<slug:slug>/preview/", studies.study_preview, name="preview"),
     ],
     "surveys_dashboard",
+)
+
+reports_urls = (
+    [
+        path("<slug:slug>/", reports.report, name="report"),
+        path("<slug:slug>/report.json", reports.report_json, name="report_json"),
+        path("<slug:slug>/answers.csv", reports.answers_csv, name="answers_csv"),
+        path("<slug:slug>/tables/<str:name>.csv", reports.table_csv, name="table_csv"),
+        path("<slug:slug>/metrics/", reports.metrics, name="metrics"),
+    ],
+    "evaluation",
 )

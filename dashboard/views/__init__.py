@@ -1,1 +1,2 @@
-"""The researcher dashboard under /dashboard/: one module per kind of page, all login-protected."""
+"""The researcher pages under /dashboard/ and /reports/: one module per kind of page, all
+login-protected."""

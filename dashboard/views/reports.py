@@ -114,7 +114,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         "query": request.GET.urlencode(),
         "tables": exports.TABLES,
     }
-    return render(request, "evaluation/report.html", context)
+    return render(request, "dashboard/report.html", context)
 
 
 @login_required
@@ -150,4 +150,4 @@ def answers_csv(request: HttpRequest, slug: str) -> HttpResponse:
 def metrics(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
     tables = {name: records(table) for name, table in objective_metrics(study).items()}
-    return render(request, "evaluation/metrics.html", {"study": study, "tables": tables})
+    return render(request, "dashboard/report_metrics.html", {"study": study, "tables": tables})
