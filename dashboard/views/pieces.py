@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 
 from audio.previews import preview_mp3
 from audio.synth import SoundfontError
-from generation.charts import piano_roll
+from dashboard.charts import piano_roll
 from generation.midi_files import MidiError, note_spans
 from generation.models import Piece
 

@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from dashboard.charts import Series, line_chart
 from dashboard.forms import TrainingRunForm
 from dashboard.jobs import describe_row, enqueued, requeue_orphaned
-from generation.charts import Series, line_chart
 from generation.models import TrainingRun
 from generation.models.runs import STOPPED, Status
 from generation.tasks.training import create_training_run, enqueue_training_run

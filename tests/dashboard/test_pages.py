@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from dashboard.charts import Series, line_chart, piano_roll
 from dashboard.jobs import JobView, format_duration
-from generation.charts import Series, line_chart, piano_roll
 from generation.models import Corpus
 from surveys.models import Study
 from tests.dashboard.helpers import (  # noqa: F401 - fixtures
