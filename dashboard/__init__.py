@@ -4,6 +4,6 @@ experiment up and serves it to be looked at here.
 
 It sits on top: it imports the domain apps (evaluation, surveys, audio, generation) and worker,
 and no other app imports it. Pages only wire those apps to the web; jobs.py says how a
-background job looks on a page; templatetags/ formats the report's numbers. Templates live
-under templates/dashboard/.
+background job looks on a page; charts.py draws learning curves and piano rolls as SVG (no
+Django); templatetags/ formats the report's numbers. Templates live under templates/dashboard/.
 """
