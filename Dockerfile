@@ -16,8 +16,10 @@ COPY pyproject.toml README.md ./
 COPY config config
 COPY worker worker
 COPY generation generation
+COPY audio audio
 COPY surveys surveys
 COPY evaluation evaluation
+COPY dashboard dashboard
 RUN pip install --no-cache-dir .
 COPY . .
 RUN DEBUG=0 SECRET_KEY=build-only python manage.py collectstatic --noinput

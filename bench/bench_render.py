@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import soundfile  # noqa: E402
 from music21 import corpus  # noqa: E402
 
-from generation.audio.canonical import canonicalise  # noqa: E402
-from generation.audio.excerpt import ExcerptRefused, cut_excerpt  # noqa: E402
-from generation.audio.pipeline import StimulusSpec, prepare_stimulus  # noqa: E402
-from generation.audio.synth import load_soundfont, soundfont_loads  # noqa: E402
+from audio.canonical import canonicalise  # noqa: E402
+from audio.excerpt import ExcerptRefused, cut_excerpt  # noqa: E402
+from audio.pipeline import StimulusSpec, prepare_stimulus  # noqa: E402
+from audio.synth import load_soundfont, soundfont_loads  # noqa: E402
 from generation.midi_files import midi_bytes, read_midi  # noqa: E402
 
 SOUNDFONT = os.environ.get("SOUNDFONT", "/usr/share/sounds/sf2/FluidR3_GM.sf2")

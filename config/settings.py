@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "generation",
     "surveys",
     "evaluation",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

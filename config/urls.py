@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from dashboard.urls import reports_urls, studies_urls
+
 
 def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness for container health checks; says nothing about the studies."""
@@ -16,10 +18,10 @@ urlpatterns = [
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("dashboard/studies/", include("surveys.dashboard_urls")),
-    path("reports/", include("evaluation.urls")),
+    path("dashboard/studies/", include(studies_urls)),
+    path("reports/", include(reports_urls)),
     path("", include("surveys.urls")),
-    path("dashboard/", include("generation.urls")),
+    path("dashboard/", include("dashboard.urls")),
 ]
 
 if settings.DEBUG:

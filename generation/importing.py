@@ -1,4 +1,5 @@
-"""Stores source pieces in a corpus: validates, hashes, splits, and skips what is already there.
+"""Stores source pieces in a corpus: finds or creates the Corpus row, validates, hashes, splits,
+and skips what is already there.
 
 Import is idempotent: a piece whose content hash is already in the corpus is counted, not
 duplicated. A bad file is reported by name and skipped; the rest of the import goes on.
@@ -9,11 +10,29 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.utils.text import slugify
 
-from generation.corpora import SourcePiece
+from generation.corpora import SourcePiece, describe_bundled
 from generation.midi_files import MidiError, read_midi
 from generation.models import Corpus, Piece
 from generation.splits import SPLITS
+
+
+def bundled_corpus(name: str) -> Corpus:
+    corpus, _ = Corpus.objects.get_or_create(
+        slug=name, defaults={"title": describe_bundled(name), "source": Corpus.Source.BUNDLED}
+    )
+    return corpus
+
+
+def upload_corpus(title: str) -> Corpus:
+    slug = slugify(title)
+    if not slug:
+        raise ValueError(f"corpus name {title!r} has no letters or digits to name it by")
+    corpus, _ = Corpus.objects.get_or_create(
+        slug=slug, defaults={"title": title, "source": Corpus.Source.UPLOAD}
+    )
+    return corpus
 
 
 @dataclass

@@ -30,6 +30,16 @@ def count_pitched_notes(pm: pretty_midi.PrettyMIDI) -> int:
     return sum(len(inst.notes) for inst in pm.instruments if not inst.is_drum)
 
 
+def note_spans(pm: pretty_midi.PrettyMIDI) -> list[tuple[int, float, float]]:
+    """(pitch, start, end) of every pitched note, for drawing the piano roll."""
+    return [
+        (note.pitch, note.start, note.end)
+        for instrument in pm.instruments
+        if not instrument.is_drum
+        for note in instrument.notes
+    ]
+
+
 def midi_bytes(pm: pretty_midi.PrettyMIDI) -> bytes:
     buffer = io.BytesIO()
     pm.write(buffer)

@@ -17,9 +17,9 @@ import numpy as np
 import soundfile
 from scipy.signal import resample_poly
 
-from generation.audio.encoding import encode_mp3, encode_opus, to_pcm16
-from generation.audio.finishing import finish
-from generation.audio.pipeline import StimulusSpec
+from audio.codecs import encode_mp3, encode_opus, to_pcm16
+from audio.finishing import finish
+from audio.pipeline import StimulusSpec
 
 LEAD_IN_SECONDS = 0.5
 SPEECH_WORDS_PER_MINUTE = 140

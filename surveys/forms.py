@@ -1,12 +1,9 @@
-"""Participant and researcher forms. Participant forms accept only the fixed answer choices, so a
-tampered post gets a clear error and changes nothing."""
-
-import json
+"""Participant forms: they accept only the fixed answer choices, so a tampered post gets a clear
+error and changes nothing. The researcher's study form is in dashboard/forms.py."""
 
 from django import forms
 
-from surveys.exclusion import validate_rules
-from surveys.models import Participant, Stimulus, Study
+from surveys.models import Participant
 from surveys.questionnaire import ITEMS
 
 SCALE = [(i, str(i)) for i in range(1, 6)]
@@ -72,60 +69,3 @@ class QuestionnaireForm(forms.Form):
 
     def gold_msi_answers(self) -> dict[str, int]:
         return {item.key: self.cleaned_data[item.key] for item in ITEMS}
-
-
-class StudyForm(forms.ModelForm):
-    """Create or edit a draft study; the pool is chosen from finished excerpts."""
-
-    pool = forms.ModelMultipleChoiceField(
-        queryset=Stimulus.objects.filter(status=Stimulus.Status.READY).select_related("piece"),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Finished excerpts to draw trials from (human and machine).",
-    )
-    completion_url = forms.URLField(
-        required=False,
-        max_length=500,
-        assume_scheme="https",
-        help_text="Optional redirect on completion; {code} becomes the completion code.",
-    )
-    rules_json = forms.CharField(
-        label="Exclusion rules (JSON)",
-        widget=forms.Textarea(attrs={"rows": 8}),
-        help_text="Fixed when the study opens.",
-    )
-
-    class Meta:
-        model = Study
-        fields = [
-            "slug",
-            "title",
-            "consent_text",
-            "instructions",
-            "trials_per_participant",
-            "attention_checks",
-            "practice_trial",
-            "headphone_trials",
-            "target_participants",
-            "completion_url",
-        ]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["rules_json"].initial = json.dumps(
-            self.instance.exclusion_rules or validate_rules({}), indent=2
-        )
-        if self.instance.pk:
-            self.fields["pool"].initial = list(self.instance.stimuli.values_list("id", flat=True))
-
-    def clean_rules_json(self) -> dict:
-        try:
-            return validate_rules(json.loads(self.cleaned_data["rules_json"]))
-        except (json.JSONDecodeError, ValueError) as error:
-            raise forms.ValidationError(str(error)) from error
-
-    def clean_trials_per_participant(self) -> int:
-        value = self.cleaned_data["trials_per_participant"]
-        if value < 2 or value % 2:
-            raise forms.ValidationError("Use an even number, at least 2: half of each kind.")
-        return value

@@ -1,6 +1,6 @@
 """The stimulus settings a study's excerpts were made with, so attention clips can match them."""
 
-from generation.audio.pipeline import StimulusSpec
+from audio.pipeline import StimulusSpec
 from surveys.models import Study
 
 

@@ -6,8 +6,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from generation.corpora import SourcePiece
-from generation.corpus_setup import upload_corpus
-from generation.importing import import_pieces
+from generation.importing import import_pieces, upload_corpus
 from generation.midi_files import midi_bytes
 from tests.conftest import make_midi
 

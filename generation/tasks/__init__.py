@@ -1,7 +1,7 @@
 """Celery tasks of the generation app; Celery's autodiscovery imports this package."""
 
-from generation.tasks.corpus import import_bundled_corpus, import_uploaded_files
-from generation.tasks.generating import generate_batch
+from generation.tasks.importing import import_bundled_corpus, import_uploaded_files
+from generation.tasks.sampling import generate_batch
 from generation.tasks.training import train_run
 
 __all__ = ["import_bundled_corpus", "import_uploaded_files", "train_run", "generate_batch"]

@@ -1,6 +1,6 @@
 """Rendering stimuli on the cpu queue: one piece per task, a batch fanned out as a Celery group.
 
-The pure pipeline (generation.audio.pipeline) does the work; this module only finds the piece,
+The pure pipeline (audio.pipeline) does the work; this module only finds the piece,
 decides its source from the database, stores the files under random names and records the row.
 Rendering is idempotent: one Stimulus per (piece, spec fingerprint); a ready or refused one is
 returned as it is, a failed or interrupted one is rendered again.
@@ -14,8 +14,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db.models import QuerySet
 
-from generation.audio.excerpt import ExcerptRefused
-from generation.audio.pipeline import StimulusSpec, prepare_stimulus
+from audio.excerpt import ExcerptRefused
+from audio.pipeline import StimulusSpec, prepare_stimulus
 from generation.midi_files import MidiError
 from generation.models import Corpus, GenerationBatch, Piece
 from surveys.models import Stimulus

@@ -15,11 +15,11 @@ from django.core.cache import cache
 from django.db import connection
 from playwright.sync_api import expect
 
+from dashboard.jobs import RECENT_TASKS_KEY
 from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import Status
-from generation.views.jobs import RECENT_TASKS_KEY
 from surveys.models import Stimulus, Study
-from tests.generation.dashboard_helpers import small_corpus_fixture  # noqa: F401 - fixture
+from tests.dashboard.helpers import small_corpus_fixture  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from dashboard.templatetags.report_format import num, p_is, percent, points, pvalue, signed
 from evaluation import tidy
 from evaluation.dataset import answer_tables, objective_metrics
-from evaluation.templatetags.report_format import num, p_is, percent, points, pvalue, signed
 from surveys.models import Answer, Participant, Study
 from tests.surveys.factories import open_study
 from tests.surveys.helpers import follow, take_study

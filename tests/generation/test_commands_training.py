@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from generation.midi_files import midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
-from generation.tasks.generating import generate_batch
+from generation.tasks.sampling import generate_batch
 from generation.tasks.training import train_run
 from tests.conftest import make_midi
 

@@ -5,8 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from generation.corpora import SourcePiece, iter_bundled, iter_zip
-from generation.corpus_setup import upload_corpus
-from generation.importing import import_pieces
+from generation.importing import import_pieces, upload_corpus
 from generation.midi_files import midi_bytes, read_midi
 from generation.models import Corpus, Piece
 from generation.splits import split_for

@@ -12,10 +12,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.jobs import NO_WORKER, ORPHANED, describe_row, recent_live_tasks
 from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import STOPPED, Status, skip_reason
-from generation.tasks.generating import generate_batch
 from generation.tasks.queueing import QueueUnavailable, send_to_queue
+from generation.tasks.sampling import generate_batch
 from generation.tasks.training import (
     create_training_run,
     enqueue_training_run,
@@ -23,12 +24,11 @@ from generation.tasks.training import (
     train_run,
 )
 from generation.training import TrainConfig
-from generation.views.jobs import NO_WORKER, ORPHANED, describe_row, recent_live_tasks
-from tests.generation.dashboard_helpers import (  # noqa: F401 - fixtures
+from tests.dashboard.helpers import (  # noqa: F401 - fixtures
     researcher_fixture,
     small_corpus_fixture,
 )
-from tests.generation.test_dashboard_jobs import TINY_CONFIG
+from tests.dashboard.test_jobs import TINY_CONFIG
 from worker.celery_app import app
 from worker.progress import PROGRESS_STATE
 

@@ -5,7 +5,7 @@ them."""
 import numpy as np
 from django.core.files.base import ContentFile
 
-from generation.audio.encoding import EncodingSpec, encode_mp3, encode_opus
+from audio.codecs import EncodingSpec, encode_mp3, encode_opus
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
 from surveys.models import AttentionClip, Stimulus, Study
 

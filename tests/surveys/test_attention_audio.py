@@ -8,9 +8,9 @@ import pyloudnorm
 import pytest
 import soundfile
 
-from generation.audio.encoding import encode_mp3, encode_opus
-from generation.audio.excerpt import ExcerptSpec
-from generation.audio.pipeline import StimulusSpec
+from audio.codecs import encode_mp3, encode_opus
+from audio.excerpt import ExcerptSpec
+from audio.pipeline import StimulusSpec
 from surveys.attention import INSTRUCTIONS, attention_audio
 
 needs_espeak = pytest.mark.skipif(

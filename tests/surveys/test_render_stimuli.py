@@ -9,7 +9,7 @@ from generation.midi_files import midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
 from surveys.models import Stimulus
 from surveys.tasks.stimuli import pieces_to_render, render_piece, render_stimuli
-from tests.generation.audio_helpers import SHORT, human_like, machine_like
+from tests.audio.helpers import SHORT, human_like, machine_like
 
 pytestmark = pytest.mark.django_db
 PARAMS = SHORT.as_dict()

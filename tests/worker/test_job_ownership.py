@@ -18,10 +18,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from dashboard.jobs import ORPHANED, describe_row, recent_live_tasks
 from generation.models import Corpus, TrainingRun
 from generation.models.runs import Status
 from generation.tasks.training import train_run
-from generation.views.jobs import ORPHANED, describe_row, recent_live_tasks
 from worker.progress import read_progress
 from worker.status import live_tasks
 from worker.tasks import ping

@@ -7,7 +7,7 @@ import torch
 from celery.signals import worker_process_init
 from django.core.management import call_command
 
-from tests.generation.dashboard_helpers import small_corpus_fixture  # noqa: F401 - fixture
+from tests.dashboard.helpers import small_corpus_fixture  # noqa: F401 - fixture
 from worker.torch_threads import apply_torch_threads
 
 

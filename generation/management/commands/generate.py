@@ -9,12 +9,12 @@ from tqdm import tqdm
 
 from generation.models import TrainingRun
 from generation.sampling import SAMPLING_MODES, SEED_STRATEGIES
-from generation.tasks.generating import (
+from generation.tasks.queueing import QueueUnavailable
+from generation.tasks.sampling import (
     create_generation_batch,
     enqueue_generation_batch,
     execute_generation_batch,
 )
-from generation.tasks.queueing import QueueUnavailable
 from worker.torch_threads import apply_torch_threads
 
 

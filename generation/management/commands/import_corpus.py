@@ -6,8 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from generation.corpora import bundled_names, iter_bundled, iter_files
-from generation.corpus_setup import bundled_corpus, upload_corpus
-from generation.importing import import_pieces
+from generation.importing import bundled_corpus, import_pieces, upload_corpus
 
 
 class Command(BaseCommand):

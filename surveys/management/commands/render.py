@@ -10,7 +10,7 @@ from collections import Counter
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from generation.audio.pipeline import StimulusSpec
+from audio.pipeline import StimulusSpec
 from generation.splits import SPLITS
 from surveys.tasks.stimuli import pieces_to_render, render_piece, render_stimuli
 

@@ -1,0 +1,358 @@
+"""Dashboard forms: each one checks its input fully, so a bad form changes nothing and says why."""
+
+import json
+import zipfile
+from dataclasses import fields
+from pathlib import Path
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.text import slugify
+
+from generation.corpora import bundled_names, describe_bundled
+from generation.midi_files import MidiError, read_midi
+from generation.models import Corpus, GenerationBatch, TrainingRun
+from generation.models.runs import Status
+from generation.training import OPTIMIZERS, TrainConfig
+from surveys.exclusion import validate_rules
+from surveys.models import Stimulus, Study
+
+MIDI_SUFFIXES = {".mid", ".midi"}
+UPLOAD_SUFFIXES = MIDI_SUFFIXES | {".zip"}
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+class BundledImportForm(forms.Form):
+    name = forms.ChoiceField(
+        label="Bundled corpus",
+        choices=[(name, f"{name}: {describe_bundled(name)}") for name in bundled_names()],
+    )
+    limit = forms.IntegerField(
+        label="Import at most (pieces)",
+        required=False,
+        min_value=1,
+        help_text="Leave empty for the whole corpus (the Bach chorales take a few minutes).",
+    )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".mid,.midi,.zip"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(item, initial) for item in files if item]
+
+
+def _check_upload(upload: UploadedFile) -> str | None:
+    """None when the file can be imported, else the reason in words."""
+    suffix = Path(upload.name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        return f"{upload.name}: only .mid, .midi and .zip files can be imported"
+    if upload.size > MAX_UPLOAD_BYTES:
+        return f"{upload.name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
+    data = upload.read()
+    upload.seek(0)
+    if suffix in MIDI_SUFFIXES:
+        try:
+            read_midi(data, upload.name)
+        except MidiError as exc:
+            return str(exc)
+        return None
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            names = [n for n in archive.namelist() if Path(n).suffix.lower() in MIDI_SUFFIXES]
+    except zipfile.BadZipFile:
+        return f"{upload.name}: not a valid zip archive"
+    finally:
+        upload.seek(0)
+    if not names:
+        return f"{upload.name}: the zip holds no .mid or .midi files"
+    return None
+
+
+class UploadImportForm(forms.Form):
+    title = forms.CharField(
+        label="Corpus name",
+        max_length=200,
+        help_text="New pieces join this corpus; a piece already in it is not duplicated.",
+    )
+    files = MultipleFileField(label="MIDI files or a zip of them")
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"].strip()
+        if not slugify(title):
+            raise forms.ValidationError("The name needs at least one letter or digit.")
+        return title
+
+    def clean_files(self) -> list[UploadedFile]:
+        files = self.cleaned_data["files"]
+        if not files:
+            raise forms.ValidationError("Choose at least one file.")
+        problems = [problem for upload in files if (problem := _check_upload(upload))]
+        if problems:
+            raise forms.ValidationError(problems)
+        return files
+
+
+def _default(name: str):
+    return {f.name: f.default for f in fields(TrainConfig)}[name]
+
+
+def _int(label: str, name: str, minimum: int = 1, required: bool = True, help_text: str = ""):
+    return forms.IntegerField(
+        label=label,
+        min_value=minimum,
+        required=required,
+        initial=_default(name),
+        help_text=help_text,
+    )
+
+
+def _float(label: str, name: str, minimum: float = 0.0, maximum: float | None = None):
+    return forms.FloatField(
+        label=label, min_value=minimum, max_value=maximum, initial=_default(name)
+    )
+
+
+SEED_DEFAULT = [("", "the seed model's choice")]
+
+
+class TrainingRunForm(forms.Form):
+    """Every TrainConfig setting a researcher may change; empty optional ones take the seed's."""
+
+    corpus = forms.ModelChoiceField(
+        queryset=Corpus.objects.exclude(source=Corpus.Source.GENERATED),
+        empty_label=None,
+        to_field_name="slug",
+    )
+    model = forms.ChoiceField(
+        label="Network",
+        choices=[
+            ("token_lstm", "token_lstm: LSTM over note tokens (seq2one)"),
+            ("roll_lstm", "roll_lstm: LSTM over the piano roll (seq2one)"),
+            ("seq2seq", "seq2seq: encoder-decoder over the piano roll"),
+        ],
+        initial=_default("model"),
+    )
+    epochs = _int("Epochs", "epochs")
+    patience = _int(
+        "Early-stopping patience (epochs)", "patience", 0, False, "empty: never stop early"
+    )
+    batch_size = _int("Batch size", "batch_size")
+    learning_rate = forms.FloatField(
+        label="Learning rate", min_value=1e-7, max_value=1.0, initial=_default("learning_rate")
+    )
+    optimizer = forms.ChoiceField(
+        choices=SEED_DEFAULT + [(o, o) for o in sorted(OPTIMIZERS)], required=False
+    )
+    loss = forms.ChoiceField(
+        choices=SEED_DEFAULT
+        + [("ce", "cross-entropy (one class per step)"), ("bce", "BCE"), ("focal", "focal")],
+        required=False,
+    )
+    hidden_size = _int("LSTM hidden size", "hidden_size", 1, False, "empty: the network's")
+    num_layers = forms.IntegerField(label="LSTM layers", min_value=1, required=False)
+    dropout = forms.FloatField(label="LSTM dropout", min_value=0, max_value=0.95, required=False)
+    dense_size = _int("Dense layer size", "dense_size", 1, False, "empty: the network's")
+    dense_dropout = forms.FloatField(
+        label="Dense dropout", min_value=0, max_value=0.95, required=False
+    )
+    embedding_dim = _int(
+        "Token embedding size",
+        "embedding_dim",
+        0,
+        False,
+        "empty: a learned embedding of the network's size; 0: the seed's scaled token index",
+    )
+    window = _int("Input window (steps)", "window")
+    stride = _int("Window stride (steps)", "stride")
+    max_windows = _int("Training windows per epoch", "max_windows", 1, False, "empty: all")
+    steps_per_beat = forms.IntegerField(
+        label="Piano-roll steps per beat", min_value=1, max_value=48, initial=4
+    )
+    teacher_forcing_ratio = _float("Teacher forcing ratio (seq2seq)", "teacher_forcing_ratio", 0, 1)
+    threshold = forms.FloatField(
+        label="Output threshold", min_value=0.01, max_value=0.99, initial=_default("threshold")
+    )
+    focal_alpha = _float("Focal alpha", "focal_alpha", 0, 1)
+    focal_gamma = _float("Focal gamma", "focal_gamma", 0)
+    seed = _int("Random seed", "seed", 0)
+    device = forms.ChoiceField(
+        choices=[("auto", "the worker's (CUDA when present)"), ("cpu", "cpu"), ("cuda", "cuda")],
+        initial="auto",
+    )
+
+    CONFIG_FIELDS = [
+        "model",
+        "epochs",
+        "patience",
+        "batch_size",
+        "learning_rate",
+        "optimizer",
+        "loss",
+        "hidden_size",
+        "num_layers",
+        "dropout",
+        "dense_size",
+        "dense_dropout",
+        "embedding_dim",
+        "window",
+        "stride",
+        "max_windows",
+        "teacher_forcing_ratio",
+        "threshold",
+        "focal_alpha",
+        "focal_gamma",
+        "seed",
+        "device",
+    ]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        chosen = {
+            name: data[name] for name in self.CONFIG_FIELDS if data.get(name) not in (None, "")
+        }
+        chosen.setdefault("patience", None)
+        try:
+            self.config = TrainConfig(**chosen).resolved()
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        if not data["corpus"].pieces.filter(split="train").exists():
+            raise forms.ValidationError(f"Corpus {data['corpus']} has no training pieces yet.")
+        return data
+
+
+class GenerationBatchForm(forms.Form):
+    run = forms.ModelChoiceField(
+        label="Checkpoint (best epoch of a finished run)",
+        queryset=TrainingRun.objects.filter(status=Status.SUCCEEDED).select_related("corpus"),
+        empty_label=None,
+    )
+    n_pieces = forms.IntegerField(label="Pieces", min_value=1, max_value=512, initial=16)
+    bars = forms.IntegerField(label="Length (bars)", min_value=1, max_value=256, initial=16)
+    beats_per_bar = forms.IntegerField(label="Beats per bar", min_value=1, max_value=12, initial=4)
+    seed_strategy = forms.ChoiceField(
+        label="Seed strategy",
+        choices=[
+            ("zeros", "zeros: silence"),
+            ("random", "random notes"),
+            ("primer", "primer: the opening of a held-out (test) piece"),
+        ],
+        initial="primer",
+    )
+    sampling_mode = forms.ChoiceField(
+        label="Sampling",
+        required=False,
+        choices=[
+            ("", "the model's default"),
+            ("temperature", "temperature (one class per step)"),
+            ("bernoulli", "Bernoulli per key"),
+            ("threshold", "threshold / argmax"),
+        ],
+    )
+    temperature = forms.FloatField(min_value=0.01, max_value=10, initial=1.0)
+    threshold = forms.FloatField(min_value=0.01, max_value=0.99, initial=0.5)
+    random_seed = forms.IntegerField(label="Random seed", min_value=0, initial=0)
+
+
+class RenderForm(forms.Form):
+    """Which pieces to render: a generation batch's, or a corpus split's (held-out test by
+    default, the honest source of human excerpts)."""
+
+    batch = forms.ModelChoiceField(
+        label="Generated pieces of batch",
+        queryset=GenerationBatch.objects.filter(status=Status.SUCCEEDED).select_related("run"),
+        required=False,
+        empty_label="(none: render human pieces below)",
+    )
+    corpus = forms.ModelChoiceField(
+        label="Human pieces of corpus",
+        queryset=Corpus.objects.exclude(source=Corpus.Source.GENERATED),
+        to_field_name="slug",
+        required=False,
+        empty_label="(none)",
+    )
+    split = forms.ChoiceField(
+        choices=[("test", "test (held out from every model)"), ("valid", "valid"), ("", "all")],
+        required=False,
+        initial="test",
+    )
+    n = forms.IntegerField(label="At most (pieces)", min_value=1, required=False, initial=32)
+    bars = forms.IntegerField(
+        label="Excerpt length (bars)",
+        min_value=1,
+        max_value=64,
+        initial=8,
+        help_text="One study compares excerpts of one length: render all of its pieces alike.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("batch")) == bool(data.get("corpus")):
+            raise forms.ValidationError("Choose either a generation batch or a corpus.")
+        return data
+
+
+class StudyForm(forms.ModelForm):
+    """Create or edit a draft study; the pool is chosen from finished excerpts."""
+
+    pool = forms.ModelMultipleChoiceField(
+        queryset=Stimulus.objects.filter(status=Stimulus.Status.READY).select_related("piece"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Finished excerpts to draw trials from (human and machine).",
+    )
+    completion_url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Optional redirect on completion; {code} becomes the completion code.",
+    )
+    rules_json = forms.CharField(
+        label="Exclusion rules (JSON)",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Fixed when the study opens.",
+    )
+
+    class Meta:
+        model = Study
+        fields = [
+            "slug",
+            "title",
+            "consent_text",
+            "instructions",
+            "trials_per_participant",
+            "attention_checks",
+            "practice_trial",
+            "headphone_trials",
+            "target_participants",
+            "completion_url",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rules_json"].initial = json.dumps(
+            self.instance.exclusion_rules or validate_rules({}), indent=2
+        )
+        if self.instance.pk:
+            self.fields["pool"].initial = list(self.instance.stimuli.values_list("id", flat=True))
+
+    def clean_rules_json(self) -> dict:
+        try:
+            return validate_rules(json.loads(self.cleaned_data["rules_json"]))
+        except (json.JSONDecodeError, ValueError) as error:
+            raise forms.ValidationError(str(error)) from error
+
+    def clean_trials_per_participant(self) -> int:
+        value = self.cleaned_data["trials_per_participant"]
+        if value < 2 or value % 2:
+            raise forms.ValidationError("Use an even number, at least 2: half of each kind.")
+        return value

@@ -1,0 +1,103 @@
+"""Corpora: list, import a bundled corpus or uploaded MIDI (on the cpu queue), browse pieces."""
+
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.text import get_valid_filename
+from django.views.decorators.http import require_POST
+
+from dashboard.forms import BundledImportForm, UploadImportForm
+from dashboard.jobs import describe_task, remember_task, task_result
+from generation.models import Corpus
+from generation.tasks.importing import import_bundled_corpus, import_uploaded_files
+
+PIECES_PER_PAGE = 50
+
+
+def _list(request: HttpRequest, bundled=None, upload=None, status: int = 200) -> HttpResponse:
+    corpora = Corpus.objects.annotate(n_pieces=Count("pieces")).order_by("slug")
+    context = {
+        "corpora": corpora,
+        "bundled_form": bundled or BundledImportForm(),
+        "upload_form": upload or UploadImportForm(),
+    }
+    return render(request, "dashboard/corpora.html", context, status=status)
+
+
+@login_required
+def corpus_list(request: HttpRequest) -> HttpResponse:
+    return _list(request)
+
+
+@login_required
+@require_POST
+def import_bundled(request: HttpRequest) -> HttpResponse:
+    form = BundledImportForm(request.POST)
+    if not form.is_valid():
+        return _list(request, bundled=form, status=400)
+    name, limit = form.cleaned_data["name"], form.cleaned_data["limit"]
+    result = import_bundled_corpus.delay(name, limit)
+    remember_task(result.id, f"import {name}" + (f" (at most {limit})" if limit else ""))
+    messages.success(request, f"Import of {name} queued on the cpu queue.")
+    return redirect("dashboard:task", task_id=result.id)
+
+
+def _store_uploads(files) -> list[str]:
+    """Uploads go under MEDIA_ROOT, which every worker shares, in a folder of their own."""
+    folder = Path(settings.MEDIA_ROOT) / "uploads" / secrets.token_hex(8)
+    folder.mkdir(parents=True)
+    paths = []
+    for index, upload in enumerate(files):
+        path = folder / f"{index:04d}-{get_valid_filename(Path(upload.name).name)}"
+        with path.open("wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        paths.append(str(path))
+    return paths
+
+
+@login_required
+@require_POST
+def import_upload(request: HttpRequest) -> HttpResponse:
+    form = UploadImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _list(request, upload=form, status=400)
+    title = form.cleaned_data["title"]
+    paths = _store_uploads(form.cleaned_data["files"])
+    result = import_uploaded_files.delay(title, paths)
+    remember_task(result.id, f"upload of {len(paths)} file(s) into {title}")
+    messages.success(request, f"Import of {len(paths)} file(s) into {title!r} queued.")
+    return redirect("dashboard:task", task_id=result.id)
+
+
+@login_required
+def corpus_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    corpus = get_object_or_404(Corpus, slug=slug)
+    pieces = corpus.pieces.all()
+    split = request.GET.get("split", "")
+    if split:
+        pieces = pieces.filter(split=split)
+    page = Paginator(pieces, PIECES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"corpus": corpus, "counts": corpus.split_counts(), "page": page, "split": split}
+    return render(request, "dashboard/corpus_detail.html", context)
+
+
+@login_required
+def task_detail(request: HttpRequest, task_id: str) -> HttpResponse:
+    """A row-less job (import, render): its live progress, then what it reported."""
+    job = describe_task(task_id)
+    context = {
+        "task_id": task_id,
+        "job": job,
+        "result": task_result(task_id) if job.state == "done" else None,
+        "progress_url": reverse("dashboard:task-progress", args=[task_id]),
+    }
+    return render(request, "dashboard/task_detail.html", context)

@@ -1,0 +1,153 @@
+"""Researcher pages for a study's results: the report with its figures, and file downloads.
+
+Thin shell: read the study into tables (evaluation.dataset), build the one Report
+(evaluation.summary), render it. Every view needs a login; nothing here is reachable by a
+participant.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+
+from evaluation import exports, tidy
+from evaluation.dataset import answer_tables, objective_metrics, preregistered_margin
+from evaluation.equivalence import DEFAULT_ALPHA
+from evaluation.plots import report_figures
+from evaluation.summary import PASSES, PASSES_WITH_DIFFERENCE, Report, build_report, records
+from surveys.models import Study
+
+# The funnel's steps in plain words, for readers who never saw the column names.
+FUNNEL_WORDS = {
+    tidy.STARTED: "opened the study link",
+    tidy.CONSENTED: "gave consent",
+    tidy.HEADPHONE_PASSED: "passed the headphone check",
+    tidy.ATTENTION_PASSED: "passed the attention checks",
+    tidy.COMPLETED: "completed the study",
+    "analysed": "analysed (kept by the exclusion rules)",
+}
+
+
+class BadParameter(ValueError):
+    """A query parameter the report cannot use; the message says what is allowed."""
+
+
+def _float_param(request: HttpRequest, name: str, default: float, low: float, high: float) -> float:
+    raw = request.GET.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadParameter(f"{name} must be a number, got {raw!r}") from None
+    if not (low < value < high) or not math.isfinite(value):
+        raise BadParameter(f"{name} must be between {low} and {high} (exclusive), got {value}")
+    return value
+
+
+def _report(request: HttpRequest, slug: str) -> tuple[Study, Report]:
+    study = get_object_or_404(Study, slug=slug)
+    planned = preregistered_margin(study)
+    margin = _float_param(request, "margin", planned, 0.0, 0.5)
+    alpha = _float_param(request, "alpha", DEFAULT_ALPHA, 0.0, 0.5)
+    frame, funnel = answer_tables(study)
+    report = build_report(
+        frame, funnel, study=study.slug, margin=margin, alpha=alpha, preregistered_margin=planned
+    )
+    return study, report
+
+
+def _download(text: str, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(text, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _bad(error: BadParameter) -> HttpResponse:
+    return HttpResponseBadRequest(f"{error}\n", content_type="text/plain")
+
+
+def _headline(sources: list[dict]) -> dict:
+    """Which models pass for human, in the words the top of the report shows."""
+    human = next((row for row in sources if row["group"] == tidy.HUMAN), None)
+    models = [row for row in sources if row["group"] != tidy.HUMAN]
+    for row in models:
+        row["passes"] = row["verdict"] in (PASSES, PASSES_WITH_DIFFERENCE)
+    return {
+        "human": human,
+        "models": models,
+        "passing": [row["group"] for row in models if row["passes"]],
+    }
+
+
+def _label_batches(rows: list[dict]) -> None:
+    """'roll_lstm / 4' names batch 4: say so, and link its dashboard page."""
+    for row in rows:
+        model, _, batch = str(row["group"]).rpartition(" / ")
+        if model and batch.isdigit():
+            row["label"] = f"{model}, batch {batch}"
+            row["link"] = reverse("dashboard:batch", args=[int(batch)])
+
+
+@login_required
+def report(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        study, result = _report(request, slug)
+    except BadParameter as error:
+        return _bad(error)
+    data = result.to_dict()
+    _label_batches(data["batches"])
+    for row in data["funnel"]:
+        row["words"] = FUNNEL_WORDS.get(row["step"], row["step"])
+    context = {
+        "headline": _headline(data["sources"]),
+        "margin_points": f"{result.margin * 100:g}",
+        "planned_margin": preregistered_margin(study),
+        "study": study,
+        "report": result,
+        "data": data,
+        "figures": report_figures(result),
+        "query": request.GET.urlencode(),
+        "tables": exports.TABLES,
+    }
+    return render(request, "dashboard/report.html", context)
+
+
+@login_required
+def report_json(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        study, result = _report(request, slug)
+    except BadParameter as error:
+        return _bad(error)
+    return _download(exports.report_json(result), f"{study.slug}-report.json", "application/json")
+
+
+@login_required
+def table_csv(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    if name not in exports.TABLES:
+        raise Http404(f"no table {name!r}")
+    try:
+        study, result = _report(request, slug)
+    except BadParameter as error:
+        return _bad(error)
+    text = exports.table_csv(result, name)
+    return _download(text, f"{study.slug}-{name}.csv", "text/csv; charset=utf-8")
+
+
+@login_required
+def answers_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    study = get_object_or_404(Study, slug=slug)
+    frame, _ = answer_tables(study)
+    text = exports.tidy_csv(frame)
+    return _download(text, f"{study.slug}-answers.csv", "text/csv; charset=utf-8")
+
+
+@login_required
+def metrics(request: HttpRequest, slug: str) -> HttpResponse:
+    study = get_object_or_404(Study, slug=slug)
+    tables = {name: records(table) for name, table in objective_metrics(study).items()}
+    return render(request, "dashboard/report_metrics.html", {"study": study, "tables": tables})

@@ -1,0 +1,128 @@
+"""Researcher pages for studies: list with live progress, create, open or close, share the link,
+and try the study as a participant (a preview, which no count or statistic includes)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from dashboard.forms import StudyForm
+from surveys.models import Study, StudyStimulus
+from surveys.models.attention import make_attention_clips
+from surveys.spec import study_stimulus_spec
+from surveys.views.participant import start_preview
+
+COUNTED = Q(participants__preview=False)
+
+
+def _with_progress(queryset):
+    def counted(condition: Q | None = None) -> Count:
+        where = COUNTED if condition is None else COUNTED & condition
+        return Count("participants", filter=where, distinct=True)
+
+    return queryset.annotate(
+        n_started=counted(),
+        n_consented=counted(Q(participants__consented_at__isnull=False)),
+        n_completed=counted(Q(participants__completed_at__isnull=False)),
+        n_excluded=counted(Q(participants__excluded=True)),
+        n_previews=Count("participants", filter=Q(participants__preview=True), distinct=True),
+        n_pool=Count("items", filter=Q(items__role=StudyStimulus.Role.POOL), distinct=True),
+    )
+
+
+def _add_attention_clips(study: Study) -> None:
+    """Make the standard attention clips for a study that asks for checks and has none yet."""
+    if study.attention_checks and not study.attention_clips.exists():
+        spec = study_stimulus_spec(study)
+        study.attention_clips.add(*make_attention_clips(spec))
+
+
+@login_required
+def study_list(request: HttpRequest) -> HttpResponse:
+    studies = _with_progress(Study.objects.all())
+    return render(request, "dashboard/study_list.html", {"studies": studies})
+
+
+@login_required
+def study_create(request: HttpRequest) -> HttpResponse:
+    form = StudyForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            study = form.save(commit=False)
+            study.exclusion_rules = form.cleaned_data["rules_json"]
+            study.created_by = request.user
+            study.save()
+            study.add_stimuli(form.cleaned_data["pool"])
+        messages.success(request, f"Study {study.slug} created as a draft.")
+        return redirect("surveys_dashboard:detail", study.slug)
+    return render(request, "dashboard/study_form.html", {"form": form})
+
+
+@login_required
+def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    study = get_object_or_404(_with_progress(Study.objects.all()), slug=slug)
+    pool = (
+        study.items.values("source_kind", "source", "batch_id", "role")
+        .annotate(n=Count("id"))
+        .order_by("role", "source_kind", "source", "batch_id")
+    )
+    context = {
+        "study": study,
+        "pool": pool,
+        "problems": study.problems() if study.state == Study.State.DRAFT else [],
+        "link": request.build_absolute_uri(reverse("surveys:entry", args=[study.slug])),
+        "prolific_link": request.build_absolute_uri(reverse("surveys:entry", args=[study.slug]))
+        + "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}",
+    }
+    return render(request, "dashboard/study_detail.html", context)
+
+
+@login_required
+@require_POST
+def study_open(request: HttpRequest, slug: str) -> HttpResponse:
+    study = get_object_or_404(Study, slug=slug)
+    try:
+        _add_attention_clips(study)
+        study.open()
+        messages.success(request, "The study is open; its exclusion rules are now fixed.")
+    except (ValidationError, ValueError, RuntimeError) as error:
+        for message in getattr(error, "messages", [str(error)]):
+            messages.error(request, message)
+    return redirect("surveys_dashboard:detail", slug)
+
+
+@login_required
+@require_POST
+def study_close(request: HttpRequest, slug: str) -> HttpResponse:
+    get_object_or_404(Study, slug=slug).close()
+    messages.success(request, "The study is closed; people already taking it may finish.")
+    return redirect("surveys_dashboard:detail", slug)
+
+
+@login_required
+@require_POST
+def study_preview(request: HttpRequest, slug: str) -> HttpResponse:
+    """Start a new preview session and send the researcher to its first participant page.
+
+    A draft may be previewed once it could open (its excerpts ready, its pool enough for one
+    participant); its rules stay editable and its state stays draft. The attention clips a draft
+    lacks are made now, as opening would make them, so the preview includes the checks.
+    """
+    study = get_object_or_404(Study, slug=slug)
+    if study.state == Study.State.DRAFT:
+        try:
+            _add_attention_clips(study)
+            problems = study.problems()
+        except (ValidationError, ValueError, RuntimeError) as error:
+            problems = getattr(error, "messages", [str(error)])
+        if problems:
+            messages.error(request, "The study cannot be previewed yet:")
+            for message in problems:
+                messages.error(request, message)
+            return redirect("surveys_dashboard:detail", slug)
+    return start_preview(study)

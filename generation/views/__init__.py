@@ -1,1 +1,0 @@
-"""The researcher dashboard under /dashboard/: one module per kind of page, all login-protected."""

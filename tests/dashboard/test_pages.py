@@ -1,0 +1,158 @@
+"""The researcher dashboard: login required, corpora import and upload, forms refuse bad input."""
+
+import io
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from dashboard.charts import Series, line_chart, piano_roll
+from dashboard.jobs import JobView, format_duration
+from generation.models import Corpus
+from surveys.models import Study
+from tests.dashboard.helpers import (  # noqa: F401 - fixtures
+    melody,
+    researcher_fixture,
+)
+
+PAGES = [
+    "/dashboard/",
+    "/dashboard/corpora/",
+    "/dashboard/runs/",
+    "/dashboard/runs/new/",
+    "/dashboard/batches/",
+    "/dashboard/batches/new/",
+    "/dashboard/stimuli/",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", PAGES + ["/dashboard/progress/run/1/", "/dashboard/pieces/1/"])
+def test_every_dashboard_page_needs_a_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", PAGES)
+def test_dashboard_pages_render_for_a_researcher(client, researcher, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"Turing-test lab" in response.content
+
+
+@pytest.mark.django_db
+def test_home_shows_the_queues_and_who_serves_them(client, researcher):
+    page = client.get("/dashboard/").content.decode()
+    assert "gpu" in page and "cpu" in page
+    assert "Workers listening" in page
+
+
+@pytest.mark.django_db
+def test_home_links_each_study_and_its_report(client, researcher):
+    assert "Create a study" in client.get("/dashboard/").content.decode()
+    Study.objects.create(slug="pilot", title="Pilot", consent_text="ok")
+    page = client.get("/dashboard/").content.decode()
+    assert 'href="/dashboard/studies/pilot/"' in page and 'href="/reports/pilot/"' in page
+
+
+@pytest.mark.django_db
+def test_login_page_logs_a_researcher_in(client, django_user_model):
+    django_user_model.objects.create_user("ada", password="a-long-password-1")
+    response = client.post("/accounts/login/", {"username": "ada", "password": "a-long-password-1"})
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+
+
+@pytest.mark.django_db
+def test_uploading_midi_and_a_zip_imports_them(client, researcher, eager_celery):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a/one.mid", melody(1))
+        archive.writestr("two.midi", melody(2))
+        archive.writestr("notes.txt", "not music")
+    files = [
+        SimpleUploadedFile("three.mid", melody(3), "audio/midi"),
+        SimpleUploadedFile("set.zip", buffer.getvalue(), "application/zip"),
+    ]
+    response = client.post(reverse("dashboard:corpus-upload"), {"title": "My set", "files": files})
+    assert response.status_code == 302
+    corpus = Corpus.objects.get(slug="my-set")
+    assert corpus.pieces.count() == 3
+    result_page = client.get(response["Location"]).content.decode()
+    assert "3 new" in result_page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name, data, reason",
+    [
+        ("broken.mid", b"MThd garbage", "not a readable MIDI file"),
+        ("empty.mid", b"", "empty"),
+        ("score.pdf", b"%PDF", "only .mid, .midi and .zip"),
+        ("bad.zip", b"PK not really", "not a valid zip"),
+    ],
+)
+def test_a_bad_upload_says_why_and_changes_nothing(client, researcher, name, data, reason):
+    upload = SimpleUploadedFile(name, data)
+    response = client.post(reverse("dashboard:corpus-upload"), {"title": "x", "files": [upload]})
+    assert response.status_code == 400
+    assert reason in response.content.decode()
+    assert not Corpus.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_bundled_import_of_an_unknown_corpus_is_refused(client, researcher):
+    response = client.post(reverse("dashboard:corpus-import"), {"name": "mozart"})
+    assert response.status_code == 400
+    assert not Corpus.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_bundled_import_is_queued_and_its_page_reports_the_result(
+    client, researcher, eager_celery
+):
+    response = client.post(reverse("dashboard:corpus-import"), {"name": "bach", "limit": 2})
+    assert response.status_code == 302
+    assert Corpus.objects.get(slug="bach").pieces.count() == 2
+    page = client.get(response["Location"]).content.decode()
+    assert "2 new" in page
+    assert "import bach" in client.get("/dashboard/").content.decode()
+
+
+@pytest.mark.django_db
+def test_progress_of_an_unknown_task_reads_as_queued(client, researcher):
+    data = client.get(reverse("dashboard:task-progress", args=["no-such-task"])).json()
+    assert data["state"] == "queued" and data["finished"] is False
+
+
+def test_job_states_read_as_words():
+    assert JobView("running", 40.0, 75.0).words == "running, 40% done, about 1 min 15 s left"
+    assert JobView("failed", 0.0, None, error="ValueError: no pieces").words == (
+        "failed: ValueError: no pieces"
+    )
+    assert JobView("queued", 0.0, None).words.startswith("queued")
+    assert format_duration(7300) == "2 h 01 min"
+
+
+def test_line_chart_draws_each_series_and_skips_missing_values():
+    svg = line_chart(
+        "Loss", [Series("train", [(1, 2.0), (2, 1.5)]), Series("valid", [(1, None), (2, 1.7)])]
+    )
+    assert svg.startswith("<svg") and svg.count("<polyline") == 2
+    assert "train" in svg and "valid" in svg
+    assert "no values yet" in line_chart("F1", [Series("train", [(1, None)])])
+
+
+def test_line_chart_marks_the_best_epoch_only_inside_its_range():
+    series = [Series("valid", [(1, 2.0), (2, 1.5), (3, 1.6)])]
+    assert "stroke-dasharray" in line_chart("Loss", series, mark=(2, "best"))
+    assert ">best</text>" in line_chart("Loss", series, mark=(2, "best"))
+    assert "stroke-dasharray" not in line_chart("Loss", series, mark=(9, "best"))
+    assert "stroke-dasharray" not in line_chart("Loss", series)
+
+
+def test_piano_roll_draws_one_bar_per_note():
+    svg = piano_roll([(60, 0.0, 1.0), (64, 0.5, 1.5), (67, 1.0, 2.0)])
+    assert svg.count('fill="#2456c9"') == 3
