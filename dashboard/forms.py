@@ -156,7 +156,22 @@ class TrainingRunForm(forms.Form):
         + [("ce", "cross-entropy (one class per step)"), ("bce", "BCE"), ("focal", "focal")],
         required=False,
     )
+    head = forms.ChoiceField(
+        label="Output head (roll models)",
+        choices=[
+            ("independent", "independent keys (the seed's)"),
+            ("nade", "NADE: each key given the keys below it (BCE)"),
+        ],
+        initial="independent",
+    )
+    positions = forms.ChoiceField(
+        label="Loss taken at",
+        choices=SEED_DEFAULT
+        + [("last", "the last step of each window (the seed's)"), ("all", "every step")],
+        required=False,
+    )
     hidden_size = _int("LSTM hidden size", "hidden_size", 1, False, "empty: the network's")
+    nade_hidden = _int("NADE hidden units", "nade_hidden", 1, False, "empty: the network's")
     num_layers = forms.IntegerField(label="LSTM layers", min_value=1, required=False)
     dropout = forms.FloatField(label="LSTM dropout", min_value=0, max_value=0.95, required=False)
     dense_size = _int("Dense layer size", "dense_size", 1, False, "empty: the network's")
@@ -169,6 +184,15 @@ class TrainingRunForm(forms.Form):
         0,
         False,
         "empty: a learned embedding of the network's size; 0: the seed's scaled token index",
+    )
+    weight_decay = _float("Weight decay", "weight_decay", 0)
+    grad_clip = _float("Gradient-norm clipping (0: off)", "grad_clip", 0)
+    lr_decay = _float("Learning-rate factor on a plateau", "lr_decay", 0.01, 1)
+    lr_patience = _int("Plateau epochs before it falls (0: never)", "lr_patience", 0)
+    bias_init = forms.ChoiceField(
+        label="Output bias starts at",
+        choices=[("marginal", "the training split's frequencies"), ("zero", "zero (the seed's)")],
+        initial="marginal",
     )
     window = _int("Input window (steps)", "window")
     stride = _int("Window stride (steps)", "stride")
@@ -196,7 +220,10 @@ class TrainingRunForm(forms.Form):
         "learning_rate",
         "optimizer",
         "loss",
+        "head",
+        "positions",
         "hidden_size",
+        "nade_hidden",
         "num_layers",
         "dropout",
         "dense_size",
@@ -205,6 +232,11 @@ class TrainingRunForm(forms.Form):
         "window",
         "stride",
         "max_windows",
+        "weight_decay",
+        "grad_clip",
+        "lr_decay",
+        "lr_patience",
+        "bias_init",
         "teacher_forcing_ratio",
         "threshold",
         "focal_alpha",

@@ -14,6 +14,7 @@ from django.urls import reverse
 from audio.pipeline import StimulusSpec
 from dashboard.forms import RenderForm
 from dashboard.jobs import JobView, recent_tasks, remember_task
+from generation.models import GenerationBatch
 from surveys.models import Stimulus
 from surveys.tasks.stimuli import pieces_to_render, render_stimuli
 
@@ -34,6 +35,19 @@ def describe_render(job: dict) -> JobView:
     if failed:
         return JobView("failed", 100.0, None, summary, f"{failed} failed: " + "; ".join(errors))
     return JobView("done", 100.0, None, summary)
+
+
+def unlearned_batches() -> list[GenerationBatch]:
+    """Batches with excerpts whose run sits at its marginal baseline: the page says so, so a
+    study of them is not mistaken for a test of a model that learned."""
+    batches = (
+        GenerationBatch.objects.filter(
+            corpus__pieces__stimuli__isnull=False, run__status="succeeded"
+        )
+        .select_related("run")
+        .distinct()
+    )
+    return [batch for batch in batches if batch.not_learned]
 
 
 def render_jobs() -> list[dict]:
@@ -79,6 +93,7 @@ def stimulus_list(request: HttpRequest) -> HttpResponse:
         "counts": counts,
         "jobs": [(job, describe_render(job)) for job in render_jobs()],
         "stimuli": Stimulus.objects.select_related("piece", "piece__corpus")[:RECENT_STIMULI],
+        "unlearned": unlearned_batches(),
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "dashboard/stimuli.html", context, status=status)

@@ -27,6 +27,12 @@ TINY_RUN = {
     "focal_gamma": "2.0",
     "seed": "0",
     "device": "cpu",
+    "head": "independent",
+    "bias_init": "marginal",
+    "weight_decay": "0",
+    "grad_clip": "1.0",
+    "lr_decay": "0.5",
+    "lr_patience": "3",
 }
 
 

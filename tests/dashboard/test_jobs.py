@@ -13,6 +13,7 @@ from tests.dashboard.helpers import (  # noqa: F401 - fixtures
     researcher_fixture,
     small_corpus_fixture,
 )
+from tests.surveys.factories import make_stimuli
 
 TINY_CONFIG = {
     "model": "roll_lstm",
@@ -174,3 +175,28 @@ def test_a_render_form_needs_exactly_one_source(client, researcher, small_corpus
     response = client.post(reverse("dashboard:stimuli"), {"split": "test", "bars": 8})
     assert response.status_code == 400
     assert "Choose either a generation batch or a corpus." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_run_at_its_marginal_baseline_is_called_unlearned_down_to_the_stimuli_page(
+    client, researcher
+):
+    stimuli = make_stimuli(1, {"roll_lstm": 1})
+    batch = GenerationBatch.objects.get()
+    run = batch.run
+    run.status, run.best_epoch, run.baseline_nll = Status.SUCCEEDED, 1, 10.0
+    run.history = [{"epoch": 1, "valid_nll": 9.9, "train_nll": 9.95, "baseline_nll": 10.0}]
+    run.save()
+    warning = "This model has not learned from its input."
+    for name, args in [("run", [run.pk]), ("batch", [batch.pk]), ("stimuli", [])]:
+        page = client.get(reverse(f"dashboard:{name}", args=args)).content.decode()
+        assert warning in page, name
+    assert (
+        "marginal baseline" in client.get(reverse("dashboard:run", args=[run.pk])).content.decode()
+    )
+    assert "not learned" in client.get(reverse("dashboard:runs")).content.decode()
+
+    run.history[0]["valid_nll"] = 9.0  # 10% below the baseline: it learned
+    run.save()
+    assert warning not in client.get(reverse("dashboard:stimuli")).content.decode()
+    assert stimuli[1].source_label == "roll_lstm"
