@@ -14,7 +14,7 @@ import pretty_midi
 
 from audio.canonical import CanonicalForm, canonicalise
 from audio.codecs import EncodingSpec, encode_mp3, encode_opus, to_pcm16
-from audio.excerpt import ExcerptSpec, cut_excerpt
+from audio.excerpt import Excerpt, ExcerptSpec, cut_excerpt
 from audio.finishing import FinishSpec, finish
 from audio.rollimage import roll_png
 from audio.synth import SynthSettings, render
@@ -88,6 +88,13 @@ class RenderedStimulus:
     facts: StimulusFacts
 
 
+def excerpt_of(midi: bytes | pretty_midi.PrettyMIDI, spec: StimulusSpec) -> Excerpt:
+    """The excerpt a piece gives under spec: canonicalised and cut at its bar line, exactly the
+    notes a stimulus renders (so what is measured of excerpts is what listeners hear)."""
+    pm = read_midi(midi) if isinstance(midi, bytes) else midi
+    return cut_excerpt(canonicalise(pm, spec.form), spec.excerpt)
+
+
 def prepare_stimulus(
     midi: bytes | pretty_midi.PrettyMIDI,
     spec: StimulusSpec,
@@ -99,8 +106,7 @@ def prepare_stimulus(
     Raises MidiError for an unreadable file and ExcerptRefused when the piece cannot give an
     excerpt (too short, near-silent); both say why.
     """
-    pm = read_midi(midi) if isinstance(midi, bytes) else midi
-    excerpt = cut_excerpt(canonicalise(pm, spec.form), spec.excerpt)
+    excerpt = excerpt_of(midi, spec)
     rate = spec.synth.sample_rate
     n_samples = spec.n_samples()
     notes = excerpt.to_midi()

@@ -5,8 +5,10 @@ new step, ran the network over the whole input window again, took the last outpu
 chosen step and dropped the window's oldest one. Ours: generation.sampling.sample, all pieces of a
 batch together, the LSTM state carried forward so each new step is one recurrent step. Same
 network, same weights, same sampling rule; measured in generated steps (frames) per second.
+With --head nade ours samples a NADE roll model key by key (176 decisions a frame), against the
+seed's predict.py on the seed's network of the same size.
 
-    python bench/bench_generation.py [--model roll_lstm --pieces 64 --window 100 --hidden 512]
+    python bench/bench_generation.py [--model roll_lstm --head nade --pieces 64 --hidden 512]
 
 Wants: ratio >= 50.
 """
@@ -21,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from generation.networks import RollLSTM, TokenLSTM  # noqa: E402
+from generation.networks import HEADS, RollLSTM, TokenLSTM  # noqa: E402
 from generation.sampling import SamplingConfig, sample, seed_windows  # noqa: E402
 from generation.training import resolve_device  # noqa: E402
 
@@ -60,6 +62,7 @@ def main() -> None:
     parser.add_argument("--pieces", type=int, default=64)
     parser.add_argument("--window", type=int, default=100)
     parser.add_argument("--hidden", type=int, default=512)
+    parser.add_argument("--head", choices=HEADS, default="independent", help="roll_lstm only")
     parser.add_argument("--baseline-steps", type=int, default=40)
     parser.add_argument("--steps", type=int, default=256, help="steps per piece, batched")
     parser.add_argument("--device", default="auto")
@@ -71,23 +74,24 @@ def main() -> None:
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     if args.model == "token_lstm":
-        network = TokenLSTM(VOCAB, hidden_size=args.hidden).to(device).eval()
+        network = ours = TokenLSTM(VOCAB, hidden_size=args.hidden).to(device).eval()
         seeds = seed_windows("random", args.pieces, args.window, rng, vocab_size=VOCAB)
         rule, categorical = SamplingConfig("threshold"), True
     else:
         network = RollLSTM(hidden_size=args.hidden).to(device).eval()
+        ours = RollLSTM(hidden_size=args.hidden, head=args.head).to(device).eval()
         seeds = seed_windows("random", args.pieces, args.window, rng, feature_dim=176)
         rule, categorical = SamplingConfig("threshold"), False
     print(
-        f"{args.model}, hidden {args.hidden}, window {args.window}, on {device}, "
-        f"{torch.get_num_threads()} threads"
+        f"{args.model} ({args.head} head), hidden {args.hidden}, window {args.window}, "
+        f"on {device}, {torch.get_num_threads()} threads"
     )
     predict_py(network, args.model, seeds[0], 2, device)  # warm-up
     base_s = timed(lambda: predict_py(network, args.model, seeds[0], args.baseline_steps, device))
     base_rate = args.baseline_steps / base_s
-    sample(network, args.model, seeds[:2], 2, rule, categorical, 0, device)  # warm-up
+    sample(ours, args.model, seeds[:2], 2, rule, categorical, 0, device)  # warm-up
     ours_s = timed(
-        lambda: sample(network, args.model, seeds, args.steps, rule, categorical, 0, device)
+        lambda: sample(ours, args.model, seeds, args.steps, rule, categorical, 0, device)
     )
     ours_rate = args.pieces * args.steps / ours_s
     print(f"seed predict.py (1 piece, window re-run per step): {base_rate:10.1f} frames/s")

@@ -12,6 +12,8 @@ pieces, by the overlapping area (OA, 1 = indistinguishable) and the Kullback-Lei
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pretty_midi
@@ -161,3 +163,45 @@ def compare_sets(
             }
         )
     return pd.DataFrame(rows).set_index("feature")
+
+
+@dataclass(frozen=True)
+class SetProfile:
+    """What a listener hears first in a set of excerpts of equal length: how many notes, how
+    many at once, how wide, in which keys. `pitch_class_distance` is the total variation distance
+    between the set's pitch-class histogram and the reference (human) set's: the share of notes
+    that would have to move to another pitch class, 0 for the same distribution, 1 for disjoint."""
+
+    label: str
+    excerpts: int
+    notes_per_bar: float
+    polyphony: float
+    pitch_range: float
+    pitch_class_distance: float
+
+
+def set_profiles(
+    human: list[pretty_midi.PrettyMIDI], others: dict[str, list[pretty_midi.PrettyMIDI]], bars: int
+) -> list[SetProfile]:
+    """The human set's profile, then each other set's beside it (excerpts of `bars` bars)."""
+    if not human:
+        raise ValueError("no human excerpts to compare with")
+    reference = feature_matrices(human)["pitch_class_histogram"].mean(axis=0)
+    profiles = []
+    for label, pieces in {"human": human, **others}.items():
+        if not pieces:
+            continue
+        features = feature_matrices(pieces)
+        notes = [sum(len(i.notes) for i in p.instruments if not i.is_drum) for p in pieces]
+        histogram = features["pitch_class_histogram"].mean(axis=0)
+        profiles.append(
+            SetProfile(
+                label=label,
+                excerpts=len(pieces),
+                notes_per_bar=float(np.mean(notes)) / bars,
+                polyphony=float(np.nanmean(features["polyphony"])),
+                pitch_range=float(np.mean(features["pitch_range"])),
+                pitch_class_distance=float(0.5 * np.abs(histogram - reference).sum()),
+            )
+        )
+    return profiles

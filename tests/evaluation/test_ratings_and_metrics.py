@@ -10,6 +10,7 @@ from evaluation.music_metrics import (
     kl_divergence,
     overlap_area,
     piece_features,
+    set_profiles,
 )
 from evaluation.ratings import compare_ratings
 
@@ -131,3 +132,25 @@ def test_generated_set_like_the_humans_overlaps_more_than_a_wild_one():
 def test_comparing_needs_two_human_pieces():
     with pytest.raises(ValueError, match="two human"):
         compare_sets([midi([(60, 0, 1)])], [midi([(60, 0, 1)])])
+
+
+def _chords(pitches: list[list[int]], beats: float = 1.0) -> pretty_midi.PrettyMIDI:
+    pm = pretty_midi.PrettyMIDI(initial_tempo=60)
+    piano = pretty_midi.Instrument(0)
+    for i, chord in enumerate(pitches):
+        piano.notes += [pretty_midi.Note(80, p, i * beats, (i + 1) * beats) for p in chord]
+    pm.instruments.append(piano)
+    return pm
+
+
+def test_set_profiles_put_each_model_beside_the_human_excerpts():
+    human = [_chords([[60, 64, 67]] * 4), _chords([[62, 65, 69]] * 4)]  # 12 notes in 1 bar
+    noise = [_chords([[61]] * 8, beats=0.5)]  # single C#s: 8 notes, one at a time
+    profiles = {p.label: p for p in set_profiles(human, {"noise": noise, "none": []}, bars=1)}
+    assert list(profiles) == ["human", "noise"]
+    assert profiles["human"].notes_per_bar == 12 and profiles["noise"].notes_per_bar == 8
+    assert profiles["human"].polyphony == pytest.approx(3.0)
+    assert profiles["noise"].polyphony == pytest.approx(1.0)
+    assert profiles["human"].pitch_range == 7 and profiles["noise"].pitch_range == 0
+    assert profiles["human"].pitch_class_distance == 0.0
+    assert profiles["noise"].pitch_class_distance == pytest.approx(1.0)

@@ -24,7 +24,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from audio.pipeline import StimulusSpec
+from audio.pipeline import StimulusSpec, excerpt_of
+from evaluation.music_metrics import set_profiles
 from generation.corpora import iter_bundled
 from generation.importing import bundled_corpus, import_pieces
 from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE, is_memorised
@@ -130,6 +131,7 @@ class Command(BaseCommand):
         batches = [self.generate(run, sizes["pieces_per_model"]) for run in runs]
         spec = StimulusSpec.from_dict({"excerpt": {"bars": EXCERPT_BARS}})
         stimuli = self.render(corpus, batches, spec, sizes["human_excerpts"])
+        self.compare(stimuli, spec)
         study = self.open_study(stimuli, spec, sizes["trials"])
         base = f"http://{options['host']}:{options['port']}"
         self.summary(base, study, options["username"], password)
@@ -280,6 +282,31 @@ class Command(BaseCommand):
             n = sum(s.source_kind == kind for s in ready)
             self.say(f"{n} {kind.label} excerpts ready")
         return ready
+
+    def compare(self, stimuli: list[Stimulus], spec: StimulusSpec) -> None:
+        """Each model's excerpts beside the human ones, in numbers a listener would hear."""
+        self.step("What the excerpts hold (objective metrics, human first)")
+        sets: dict[str, list] = {}
+        for stimulus in stimuli:
+            notes = excerpt_of(stimulus.piece.load_midi(), spec).to_midi()
+            sets.setdefault(stimulus.source_label, []).append(notes)
+        human = sets.pop("human", [])
+        if not human:
+            self.say("no human excerpt to compare with")
+            return
+        self.say(
+            f"{'source':<12} {'excerpts':>8} {'notes/bar':>10} {'polyphony':>10} "
+            f"{'range':>6} {'pitch-class distance':>21}"
+        )
+        for p in set_profiles(human, sets, spec.excerpt.bars):
+            self.say(
+                f"{p.label:<12} {p.excerpts:>8} {p.notes_per_bar:>10.1f} {p.polyphony:>10.2f} "
+                f"{p.pitch_range:>6.1f} {p.pitch_class_distance:>21.2f}"
+            )
+        self.say(
+            "pitch-class distance: share of notes in other pitch classes than the human "
+            "excerpts' (0: the same keys, 1: none shared)"
+        )
 
     def open_study(self, stimuli: list[Stimulus], spec: StimulusSpec, trials: int) -> Study:
         self.step("Open the demo study")
