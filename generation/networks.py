@@ -128,7 +128,7 @@ class TokenLSTM(nn.Module):
     makes neighbouring indices (unrelated notes and chords) look alike to the network.
     """
 
-    training_defaults = {"loss": "ce", "optimizer": "rmsprop", "positions": "last"}
+    training_defaults = {"loss": "ce", "optimizer": "rmsprop", "positions": "all"}
 
     def __init__(
         self,

@@ -232,6 +232,24 @@ def has_learned(valid_nll: float, baseline_nll: float) -> bool:
     return valid_nll <= LEARNED_SHARE * baseline_nll
 
 
+NOT_LEARNED = (
+    "this model has not learned from its input: its validation NLL is within 2% of the marginal "
+    "baseline, so what it generates is noise with the corpus's note frequencies. Train longer, "
+    "with a higher learning rate or a smaller network, or check the corpus."
+)
+
+
+def learning_line(valid_nll: float | None, baseline_nll: float | None) -> str:
+    """The best validation NLL beside what a model that ignores its input scores."""
+    if valid_nll is None or baseline_nll is None:
+        return "no validation NLL yet"
+    share = 100 * (1 - valid_nll / baseline_nll)
+    return (
+        f"valid NLL {valid_nll:.4f} per step; marginal baseline {baseline_nll:.4f} "
+        f"(a model that ignores its input): {share:.1f}% below it"
+    )
+
+
 @dataclass
 class LoadedModel:
     network: nn.Module

@@ -20,16 +20,13 @@ from tqdm import tqdm
 
 from generation.encoding.pianoroll import KEYS
 from generation.jsb import RESOLUTIONS, load_jsb
-from generation.management.commands.train import (
-    NOT_LEARNED,
-    add_config_arguments,
-    config_from_options,
-    learning_line,
-)
+from generation.management.commands.train import add_config_arguments, config_from_options
 from generation.training import (
+    NOT_LEARNED,
     PROTOCOLS,
     TrainingData,
     evaluate_pieces,
+    learning_line,
     load_checkpoint,
     resolve_device,
     train,

@@ -18,7 +18,14 @@ from generation.tasks.training import (
     enqueue_training_run,
     execute_training_run,
 )
-from generation.training import BIAS_INITS, OPTIMIZERS, POSITIONS, TrainConfig
+from generation.training import (
+    BIAS_INITS,
+    NOT_LEARNED,
+    OPTIMIZERS,
+    POSITIONS,
+    TrainConfig,
+    learning_line,
+)
 from worker.torch_threads import apply_torch_threads
 
 # command-line flag -> TrainConfig field, for every setting a researcher may change
@@ -168,21 +175,3 @@ def epoch_line(m: dict) -> str:
         shown = " ".join(f"{k} {m[f'{split}_{k}']:.4f}" for k in keys if f"{split}_{k}" in m)
         parts.append(f"{split}: {shown}")
     return " | ".join(parts)
-
-
-NOT_LEARNED = (
-    "this model has not learned from its input: its validation NLL is within 2% of the marginal "
-    "baseline, so what it generates is noise with the corpus's note frequencies. Train longer, "
-    "with a higher learning rate or a smaller network, or check the corpus."
-)
-
-
-def learning_line(valid_nll: float | None, baseline_nll: float | None) -> str:
-    """The best validation NLL beside what a model that ignores its input scores."""
-    if valid_nll is None or baseline_nll is None:
-        return "no validation NLL yet"
-    share = 100 * (1 - valid_nll / baseline_nll)
-    return (
-        f"valid NLL {valid_nll:.4f} per step; marginal baseline {baseline_nll:.4f} "
-        f"(a model that ignores its input): {share:.1f}% below it"
-    )
