@@ -23,6 +23,55 @@ from evaluation.simulate import StudyDesign, simulate_study
 
 MODEL = "model"
 
+# Designs the README's table reports (bench/error_rates.py) and the tests guard in short runs.
+# "all 8": every participant hears all 8 excerpts of each source; "10 of 40": 10 drawn from 40.
+RATE_DESIGNS = {
+    "40 x all 8 excerpts, criterion SD 1.0, excerpt SD 0": StudyDesign(
+        participants=40, trials_per_source=8, items_per_source=8, threshold_sd=1.0
+    ),
+    "40 x all 8 excerpts, criterion SD 0, excerpt SD 0.3": StudyDesign(
+        participants=40, trials_per_source=8, items_per_source=8, item_sd=0.3
+    ),
+    "40 x all 8 excerpts, criterion SD 0.5, excerpt SD 0.3": StudyDesign(
+        participants=40, trials_per_source=8, items_per_source=8, threshold_sd=0.5, item_sd=0.3
+    ),
+    "40 x all 8 excerpts, criterion SD 1.0, excerpt SD 0.3": StudyDesign(
+        participants=40, trials_per_source=8, items_per_source=8, threshold_sd=1.0, item_sd=0.3
+    ),
+    "40 x all 8 excerpts, criterion SD 1.0, excerpt SD 0.5": StudyDesign(
+        participants=40, trials_per_source=8, items_per_source=8, threshold_sd=1.0, item_sd=0.5
+    ),
+    "100 x 10 of 40 excerpts, criterion SD 1.0, excerpt SD 0": StudyDesign(
+        participants=100, trials_per_source=10, items_per_source=40, threshold_sd=1.0
+    ),
+    "20 x 5 of 10 excerpts, criterion SD 0.5, excerpt SD 0.3": StudyDesign(
+        participants=20, trials_per_source=5, items_per_source=10, threshold_sd=0.5, item_sd=0.3
+    ),
+}
+
+D_PRIME_DESIGNS = {
+    "100 x 10 of 20 excerpts, criterion 0.5 (SD 0.5), excerpt SD 0.3": StudyDesign(
+        participants=100, trials_per_source=10, items_per_source=20, threshold_sd=0.5, item_sd=0.3
+    ),
+    "200 x 10 human + 5 model of 30, criterion 0.5 (SD 0.5), excerpt SD 0.3": StudyDesign(
+        participants=200,
+        trials_per_source=5,
+        human_trials=10,
+        items_per_source=30,
+        threshold_sd=0.5,
+        item_sd=0.3,
+    ),
+    "200 x 10 human + 5 model of 30, criterion 1.0 (SD 1.0), excerpt SD 0.3": StudyDesign(
+        participants=200,
+        trials_per_source=5,
+        human_trials=10,
+        items_per_source=30,
+        threshold=1.0,
+        threshold_sd=1.0,
+        item_sd=0.3,
+    ),
+}
+
 
 @dataclass(frozen=True)
 class DifferenceErrors:

@@ -5,19 +5,18 @@ design here is one where the estimator the report used before this guard failed,
 it fails the test. The seeds are fixed, so each share below is the same on every run.
 """
 
+from dataclasses import replace
+
 import pytest
 
-from evaluation.calibration import d_prime_errors, difference_errors
-from evaluation.simulate import StudyDesign
+from evaluation.calibration import D_PRIME_DESIGNS, RATE_DESIGNS, d_prime_errors, difference_errors
 
 ALPHA = 0.05
 
 # 40 participants each hearing all 8 excerpts of each source, leaning very differently: the
 # textbook two-way variance covered 88.9% here and let a model on the margin pass in 8.1% of
 # 1,000 studies (70% coverage without excerpt variation).
-EVERYONE_HEARS_EVERYTHING = StudyDesign(
-    participants=40, trials_per_source=8, items_per_source=8, threshold_sd=1.0, item_sd=0.3
-)
+EVERYONE_HEARS_EVERYTHING = RATE_DESIGNS["40 x all 8 excerpts, criterion SD 1.0, excerpt SD 0.3"]
 
 
 def test_a_model_on_the_margin_passes_at_most_alpha_of_the_time_and_is_covered():
@@ -28,7 +27,7 @@ def test_a_model_on_the_margin_passes_at_most_alpha_of_the_time_and_is_covered()
 
 
 def test_the_difference_interval_covers_without_excerpt_variation():
-    design = StudyDesign(**{**EVERYONE_HEARS_EVERYTHING.__dict__, "item_sd": 0.0})
+    design = RATE_DESIGNS["40 x all 8 excerpts, criterion SD 1.0, excerpt SD 0"]
     errors = difference_errors(design, margin=0.10, alpha=ALPHA, studies=500, seed=10_000)
     assert errors.coverage >= 0.93, errors
     assert 0.9 <= errors.se_ratio <= 1.15, errors
@@ -38,14 +37,9 @@ def test_the_difference_interval_covers_without_excerpt_variation():
 # participants who lean hard towards "a person". Read plainly (against 0 and +-0.3 as it stands),
 # the mean corrected d' made the test of d' = 0 reject an undetectable model in 27% of these
 # studies, and called a model at d' = -0.3 "cannot tell" in 96%.
-LEANING_LISTENERS = StudyDesign(
+LEANING_LISTENERS = replace(
+    D_PRIME_DESIGNS["200 x 10 human + 5 model of 30, criterion 1.0 (SD 1.0), excerpt SD 0.3"],
     participants=120,
-    trials_per_source=5,
-    human_trials=10,
-    items_per_source=30,
-    threshold=1.0,
-    threshold_sd=1.0,
-    item_sd=0.3,
 )
 
 
