@@ -45,7 +45,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 D_PRIME_GRID = np.linspace(-4.0, 4.0, 81)  # g is smooth: linear interpolation errs < 1e-3
 CRITERION_GRID = np.linspace(-4.0, 4.0, 81)
@@ -72,15 +72,19 @@ class DPrimeScale:
         return float(np.interp(mean, self.expected, self.true))
 
 
-def _expected_corrected_z(trials: int, x: np.ndarray) -> np.ndarray:
-    """E z((K + 0.5) / (trials + 1)) for K ~ Binomial(trials, Phi(x)), elementwise over x."""
-    k = np.arange(trials + 1)
+def _log_binomial_pmf(k: np.ndarray, trials: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """log P(K = k) for K ~ Binomial(trials, Phi(x)), broadcasting k, trials and x."""
     log_choose = (
         special.gammaln(trials + 1) - special.gammaln(k + 1) - special.gammaln(trials - k + 1)
     )
-    x = np.asarray(x, dtype=float)[..., None]
-    log_pmf = log_choose + k * stats.norm.logcdf(x) + (trials - k) * stats.norm.logcdf(-x)
-    return np.exp(log_pmf) @ stats.norm.ppf((k + 0.5) / (trials + 1))
+    return log_choose + k * special.log_ndtr(x) + (trials - k) * special.log_ndtr(-x)
+
+
+def _expected_corrected_z(trials: int, x: np.ndarray) -> np.ndarray:
+    """E z((K + 0.5) / (trials + 1)) for K ~ Binomial(trials, Phi(x)), elementwise over x."""
+    k = np.arange(trials + 1)
+    pmf = np.exp(_log_binomial_pmf(k, trials, np.asarray(x, dtype=float)[..., None]))
+    return pmf @ special.ndtri((k + 0.5) / (trials + 1))
 
 
 def criterion_weights(counts: np.ndarray, d_prime: float) -> np.ndarray:
@@ -90,11 +94,11 @@ def criterion_weights(counts: np.ndarray, d_prime: float) -> np.ndarray:
     likelihood of a row at criterion c is that of its hits and false alarms with d' = ``d_prime``.
     """
     patterns, repeats = np.unique(np.asarray(counts, dtype=int), axis=0, return_counts=True)
-    p_hit = stats.norm.cdf(d_prime / 2 - CRITERION_GRID)
-    p_fa = stats.norm.cdf(-d_prime / 2 - CRITERION_GRID)
-    likelihood = stats.binom.pmf(
-        patterns[:, [1]], patterns[:, [0]], p_hit[None, :]
-    ) * stats.binom.pmf(patterns[:, [3]], patterns[:, [2]], p_fa[None, :])
+    signal, hits, noise, false_alarms = (patterns[:, [i]] for i in range(4))
+    likelihood = np.exp(
+        _log_binomial_pmf(hits, signal, d_prime / 2 - CRITERION_GRID)
+        + _log_binomial_pmf(false_alarms, noise, -d_prime / 2 - CRITERION_GRID)
+    )
     share = repeats / repeats.sum()
     weights = np.full(CRITERION_GRID.size, 1.0 / CRITERION_GRID.size)
     for _ in range(EM_STEPS):
