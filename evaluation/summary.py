@@ -168,7 +168,9 @@ def _verdict(row: pd.Series, alpha: float) -> str:
     return DIFFERENT if different else INCONCLUSIVE
 
 
-def decision_intervals(table: pd.DataFrame, prefix: str, p_column: str, sides: int, alpha: float):
+def decision_intervals(
+    table: pd.DataFrame, prefix: str, p_column: str, sides: int, alpha: float
+) -> None:
     """Holm-adjust ``p_column`` and put beside it the interval its decision used.
 
     ``sides`` is 1 for a two-sided test (the (1 - a) interval) and 2 for a TOST ((1 - 2a)).
