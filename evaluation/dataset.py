@@ -97,6 +97,11 @@ def preregistered_margin(study: Study) -> float:
     return study.rules["equivalence_margin_points"] / 100
 
 
+def preregistered_d_prime_margin(study: Study) -> float:
+    """The d' equivalence margin fixed with the study's rules."""
+    return float(study.rules["equivalence_margin_d_prime"])
+
+
 def answer_tables(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The study's tidy answer table (experimental trials only) and its participant funnel."""
     values = (

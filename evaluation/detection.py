@@ -6,12 +6,18 @@ excerpt, so per participant:
 
 - hit = a machine excerpt answered "a computer";
 - false alarm = a human excerpt answered "a computer";
-- d' = z(H) - z(F)  (0 = cannot tell; the Turing test is passed when d' is near 0);
+- d' = z(H) - z(F)  (0 = listeners cannot tell the model from human);
 - c = -(z(H) + z(F)) / 2  (positive = leans towards "a person").
 
 Rates of 0 or 1 have infinite z, so every participant's rates get the log-linear correction of
 Hautus (1995): (count + 0.5) / (trials + 1). It is applied to all participants, not only the extreme
-ones, which keeps the estimator the same for everyone (its bias is small and towards 0).
+ones, which keeps the estimator the same for everyone. It pulls every d' towards 0, more for few
+trials and strong leans (evaluation/d_prime_bias.py measures by how much), so the reported d', its
+interval and its tests are read on the scale of the true d' through that module's map g.
+
+Words follow tests. "Listeners can tell" needs the test of d' = 0 to reject; "listeners cannot
+tell" needs an equivalence test (TOST) that d' lies within a margin fixed when the study opened
+(default +-0.3), both Holm-corrected across models. A d' that is merely not significant is neither.
 
 The group statistic is the mean over participants of d' (and of c). Its interval must allow for two
 crossed sources of chance: which people took part *and* which excerpts they heard (a model's
@@ -27,10 +33,14 @@ judgments (the delta method):
 V_participant is the spread of the participants' own d' (s^2/n, the one-way variance of a t
 interval over participants). Each judgment's score is the derivative of the mean d' with respect to
 it, 1 / (participants * (trials + 1) * phi(z)) at the participant's corrected rate (negative for a
-false alarm), times the judgment's residual from that participant's raw rate. V_item sums the scores
-per excerpt and squares the sums; V_cell, the sum of squared scores, takes out the trial noise that
-V_participant has already counted. Each term has the CGM factor C / (C - 1). Intervals and the
-test against d' = 0 use a t distribution with min(participants, signal excerpts, human excerpts) - 1
+false alarm), times the judgment's residual from that participant's raw rate, divided by (1 - 1/n)
+for a participant with n trials of that kind: centring at their own rate takes 1/n of each
+excerpt's effect out of the residual, and without giving it back V_item missed that share of the
+excerpts' variance (standard errors 0.88-0.90 of the true SD in simulated studies where excerpts
+dominate, 0.99 with it; 1.04 -> 1.09 where participants dominate). V_item sums the scores per
+excerpt and squares the sums; V_cell, the sum of squared scores, takes out the trial noise that
+V_participant has already counted. Each term has the CGM factor C / (C - 1). Intervals and the test
+against d' = 0 use a t distribution with min(participants, signal excerpts, human excerpts) - 1
 degrees of freedom, the same few-clusters guard as the rates. Fewer than two of any of these, or a
 variance of zero (every participant's counts alike), give NaN intervals: the data cannot show how
 much d' varies.
@@ -42,11 +52,12 @@ the 10-20 trials per source a participant hears here that noise dominates. In si
 (evaluation/simulate.py; three designs, 150-200 studies each) its 95% percentile intervals covered
 the true d' 96.5-100% of the time, 99-100% as bootstrap standard errors. Across six designs
 (12-200 participants, 8-20 trials and 10-60 excerpts per source, item SD 0-0.8) this variance
-covered 94-97% (c: 92-97%), the one-way t interval 54-87% wherever excerpts varied. An interval
-too wide makes "people cannot tell" too easy to claim. The formula is also deterministic (no seed)
-and costs a few passes over the judgments. A crossed random-effects probit (Rouder & Lu 2005) would
-estimate the item-free latent d', but needs an iterative fit per source that a report on 100,000
-judgments cannot afford (statsmodels fits crossed effects on binary data only as a
+covered 94-97% (c: 92-97%) before the (1 - 1/n) rescaling, the one-way t interval 54-87% wherever
+excerpts varied; tests/evaluation/test_detection.py measures 96.5-97.5% with it. An interval too
+wide makes "listeners cannot tell" needlessly hard to show. The formula is also deterministic (no
+seed) and costs a few passes over the judgments. A crossed random-effects probit (Rouder & Lu 2005)
+would estimate the item-free latent d', but needs an iterative fit per source that a report on
+100,000 judgments cannot afford (statsmodels fits crossed effects on binary data only as a
 variational-Bayes logit model).
 
 What the interval covers is the participant-average d' for excerpts drawn like these ones from the
@@ -62,6 +73,9 @@ import pandas as pd
 from scipy import stats
 
 from evaluation import tidy
+from evaluation.d_prime_bias import DPrimeScale, d_prime_scale
+from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_D_PRIME_MARGIN, tost_between
+from evaluation.multiple import holm, holm_levels
 from evaluation.rates import Estimate, t_estimate
 
 ALL_MACHINES = "all machines"
@@ -138,6 +152,7 @@ class GroupSdt:
     noise_items: int
     d_prime: GroupMean
     criterion: GroupMean
+    counts: np.ndarray  # per participant: signal trials, hits, noise trials, false alarms
 
     @property
     def df(self) -> int:
@@ -191,6 +206,10 @@ def group_sdt(frame: pd.DataFrame, source: str | None = None) -> GroupSdt:
         raw_fa = false_alarms / noise_trials
     residual = said_machine - np.where(is_signal, raw_hit[participant], raw_fa[participant])
     residual = np.where(used, residual, 0.0) / max(count, 1)
+    # Centring at the participant's own rate takes 1/n of each excerpt's effect out of the
+    # residual (n: their trials of that kind); give it back, or V_item misses that share.
+    own = np.where(is_signal, signal_trials[participant], noise_trials[participant])
+    residual = residual / np.where(own > 1, 1 - 1 / np.maximum(own, 2), 1.0)
     d_scores = np.where(is_signal, slope_hit[participant], -slope_fa[participant]) * residual
     c_scores = -0.5 * np.where(is_signal, slope_hit[participant], slope_fa[participant]) * residual
 
@@ -210,6 +229,7 @@ def group_sdt(frame: pd.DataFrame, source: str | None = None) -> GroupSdt:
         noise_items=len(np.unique(item[used & ~is_signal])),
         d_prime=mean(z_hit - z_fa, d_scores),
         criterion=mean(-(z_hit + z_fa) / 2, c_scores),
+        counts=np.column_stack([signal_trials, hits, noise_trials, false_alarms])[valid],
     )
 
 
@@ -220,32 +240,108 @@ def interval(mean: GroupMean, df: int, level: float = 0.95) -> Estimate:
     return t_estimate(mean.estimate, mean.se, df, 0.0, level, bounds=(-np.inf, np.inf))
 
 
-def sdt_table(frame: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """Group mean d' and c for all machine excerpts together and for each model.
+def true_d_prime_interval(
+    group: GroupSdt, scale: DPrimeScale, level: float = 0.95
+) -> tuple[float, float]:
+    """The t interval of the mean corrected d' mapped onto the true d' (NaN where none exists)."""
+    mean = group.d_prime
+    if not (mean.se > 0 and group.df >= 1):
+        return (np.nan, np.nan)
+    half = stats.t.ppf(0.5 + level / 2, group.df) * mean.se
+    return (scale.true_at(mean.estimate - half), scale.true_at(mean.estimate + half))
 
-    ``items`` counts the excerpts behind a row (the signal source's and the human ones); intervals
-    allow for participants and excerpts both (see the module docstring).
+
+def _versus_zero(group: GroupSdt, scale: DPrimeScale) -> float:
+    """p-value of true d' = 0: the mean against g(0), where it sits when nobody can tell."""
+    mean = group.d_prime
+    if not (mean.se > 0 and group.df >= 1):
+        return np.nan
+    return float(2 * stats.t.sf(abs(mean.estimate - scale.expected_at(0.0)) / mean.se, group.df))
+
+
+def sdt_table(
+    frame: pd.DataFrame,
+    level: float = 0.95,
+    margin: float = DEFAULT_D_PRIME_MARGIN,
+    alpha: float = DEFAULT_ALPHA,
+) -> pd.DataFrame:
+    """Group d' and c for all machine excerpts together and for each model, with d' tests.
+
+    ``d_prime`` and its interval are on the scale of the true d' (evaluation/d_prime_bias.py);
+    ``participants_mean_d_prime`` is the plain mean of the participants' corrected d' and
+    ``d_prime_se`` its standard error. Per model, the test of d' = 0 and a TOST of |d'| < ``margin``
+    are Holm-corrected across models, each with the interval at the level its decision used:
+    (1 - level_holm) for the test of 0, (1 - 2 level_holm) for the TOST. The "all machines" row is
+    a family of its own. ``items`` counts the excerpts behind a row (the signal source's and the
+    human ones); intervals allow for participants and excerpts both (see the module docstring).
     """
+    if not margin > 0:
+        raise ValueError(f"the d' equivalence margin must be positive, got {margin}")
     sources = sorted(frame.loc[frame[tidy.SOURCE_KIND] == tidy.MACHINE, tidy.SOURCE].unique())
-    rows = []
+    rows, scales = [], []
     for source in (None, *sources):
         group = group_sdt(frame, source)
-        sensitivity = interval(group.d_prime, group.df, level)
+        scale = d_prime_scale(group.counts, group.d_prime.estimate) if group.participants else None
+        low, high = true_d_prime_interval(group, scale, level) if scale else (np.nan, np.nan)
         bias = interval(group.criterion, group.df, level)
+        equivalence = (
+            tost_between(
+                group.d_prime.estimate,
+                group.d_prime.se,
+                group.df,
+                scale.expected_at(-margin),
+                scale.expected_at(margin),
+                alpha,
+            )
+            if scale
+            else None
+        )
         rows.append(
             {
                 "source": ALL_MACHINES if source is None else source,
                 "participants": group.participants,
                 "items": group.signal_items + group.noise_items,
-                "d_prime": sensitivity.estimate,
-                "d_prime_se": sensitivity.se,
-                "d_prime_ci_low": sensitivity.ci_low,
-                "d_prime_ci_high": sensitivity.ci_high,
+                "d_prime": scale.true_at(group.d_prime.estimate) if scale else np.nan,
+                "d_prime_ci_low": low,
+                "d_prime_ci_high": high,
+                "participants_mean_d_prime": group.d_prime.estimate,
+                "d_prime_se": group.d_prime.se if group.d_prime.se > 0 else np.nan,
                 "df": group.df,
-                "p_d_prime_vs_0": sensitivity.p_value,
+                "p_d_prime_vs_0": _versus_zero(group, scale) if scale else np.nan,
+                "d_prime_tost_p": equivalence.p_value if equivalence else np.nan,
                 "criterion": bias.estimate,
                 "criterion_ci_low": bias.ci_low,
                 "criterion_ci_high": bias.ci_high,
             }
         )
-    return pd.DataFrame(rows).set_index("source")
+        scales.append((group, scale))
+    table = pd.DataFrame(rows).set_index("source")
+    _holm_d_prime(table, scales, alpha)
+    return table
+
+
+def _holm_d_prime(table: pd.DataFrame, scales: list, alpha: float) -> None:
+    """Holm across the model rows (not "all machines"), with the interval each decision used.
+
+    A two-sided test at level a matches the (1 - a) interval; a TOST at level a runs each one-sided
+    test at a, so it matches the (1 - 2a) interval. ``*_ci_level`` says which interval it is.
+    """
+    models = table.index != ALL_MACHINES
+    for prefix, sides in (("d_prime_vs_0", 1), ("d_prime_tost", 2)):
+        raw = "p_d_prime_vs_0" if sides == 1 else "d_prime_tost_p"
+        adjusted = "p_d_prime_vs_0_holm" if sides == 1 else "d_prime_tost_p_holm"
+        table[adjusted] = table[raw]
+        levels = np.where(np.isfinite(table[raw]), alpha, np.nan)
+        table.loc[models, adjusted] = holm(table.loc[models, raw].to_numpy())
+        levels[models] = holm_levels(table.loc[models, raw].to_numpy(), alpha)
+        table[f"{prefix}_ci_level"] = 1 - sides * levels
+        bounds = [
+            true_d_prime_interval(group, scale, 1 - sides * level)
+            if scale and np.isfinite(level)
+            else (np.nan, np.nan)
+            for (group, scale), level in zip(scales, levels, strict=True)
+        ]
+        table[f"{prefix}_ci_low"] = [bound[0] for bound in bounds]
+        table[f"{prefix}_ci_high"] = [bound[1] for bound in bounds]
+    table["d_prime_equivalent"] = table["d_prime_tost_p_holm"] < alpha
+    table["d_prime_different"] = table["p_d_prime_vs_0_holm"] < alpha

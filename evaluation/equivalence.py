@@ -9,7 +9,11 @@ is demonstrably inside a margin the researcher fixed in advance (default 10 perc
 
 Equivalence holds when both are rejected at alpha, i.e. when the (1 - 2 alpha) interval lies inside
 (-margin, +margin). The difference and its standard error come from rates.difference, so the
-clustering by participant and item is already in the standard error.
+clustering by participant and item is already in the standard error. When several models are
+tested, alpha is the Holm-adjusted level of each (multiple.holm_levels), and so is the interval.
+
+``tost_between`` takes any two bounds: the d' test (evaluation/d_prime_bias.py) compares the mean
+corrected d' with where it would sit if the true d' were on the margin, which is not symmetric.
 """
 
 from __future__ import annotations
@@ -20,19 +24,21 @@ import numpy as np
 from scipy import stats
 
 DEFAULT_MARGIN = 0.10
+DEFAULT_D_PRIME_MARGIN = 0.3
 DEFAULT_ALPHA = 0.05
 
 
 @dataclass(frozen=True)
 class Tost:
-    """Result of two one-sided t tests of |diff| < margin."""
+    """Result of two one-sided t tests of lower < estimate < upper."""
 
-    diff: float
+    estimate: float
     se: float
     df: int
-    margin: float
-    p_lower: float  # test of diff > -margin
-    p_upper: float  # test of diff < +margin
+    lower: float
+    upper: float
+    p_lower: float  # test of estimate > lower
+    p_upper: float  # test of estimate < upper
     p_value: float  # max of the two: the TOST p-value
     ci_low: float  # (1 - 2 alpha) interval
     ci_high: float
@@ -41,6 +47,43 @@ class Tost:
     @property
     def equivalent(self) -> bool:
         return bool(np.isfinite(self.p_value) and self.p_value < self.alpha)
+
+
+def _check_alpha(alpha: float) -> None:
+    if not 0 < alpha < 0.5:
+        raise ValueError(f"alpha must be between 0 and 0.5, got {alpha}")
+
+
+def tost_between(
+    estimate: float,
+    se: float,
+    df: float,
+    lower: float,
+    upper: float,
+    alpha: float = DEFAULT_ALPHA,
+) -> Tost:
+    """TOST of lower < ``estimate`` < upper with a t reference on ``df`` degrees of freedom."""
+    if not lower < upper:
+        raise ValueError(f"the equivalence bounds must be increasing, got {lower}, {upper}")
+    _check_alpha(alpha)
+    if not (np.isfinite(se) and se > 0 and df >= 1 and np.isfinite(estimate)):
+        return Tost(estimate, se, int(df), lower, upper, *[np.nan] * 5, alpha)
+    p_lower = float(stats.t.sf((estimate - lower) / se, df))
+    p_upper = float(stats.t.cdf((estimate - upper) / se, df))
+    q = stats.t.ppf(1 - alpha, df)
+    return Tost(
+        estimate=float(estimate),
+        se=float(se),
+        df=int(df),
+        lower=float(lower),
+        upper=float(upper),
+        p_lower=p_lower,
+        p_upper=p_upper,
+        p_value=max(p_lower, p_upper),
+        ci_low=float(estimate - q * se),
+        ci_high=float(estimate + q * se),
+        alpha=alpha,
+    )
 
 
 def tost(
@@ -53,22 +96,4 @@ def tost(
     """TOST of ``diff`` against +-``margin`` with a t reference on ``df`` degrees of freedom."""
     if not margin > 0:
         raise ValueError(f"the equivalence margin must be positive, got {margin}")
-    if not 0 < alpha < 0.5:
-        raise ValueError(f"alpha must be between 0 and 0.5, got {alpha}")
-    if not (np.isfinite(se) and se > 0 and df >= 1):
-        return Tost(diff, se, int(df), margin, np.nan, np.nan, np.nan, np.nan, np.nan, alpha)
-    p_lower = float(stats.t.sf((diff + margin) / se, df))
-    p_upper = float(stats.t.cdf((diff - margin) / se, df))
-    q = stats.t.ppf(1 - alpha, df)
-    return Tost(
-        diff=float(diff),
-        se=float(se),
-        df=int(df),
-        margin=margin,
-        p_lower=p_lower,
-        p_upper=p_upper,
-        p_value=max(p_lower, p_upper),
-        ci_low=float(diff - q * se),
-        ci_high=float(diff + q * se),
-        alpha=alpha,
-    )
+    return tost_between(diff, se, df, -margin, margin, alpha)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation import tidy
-from evaluation.summary import Report
+from evaluation.summary import Report, headline
 
 TABLES = ("sources", "batches", "detection", "training", "items", "funnel", "exclusions")
 
@@ -47,6 +47,40 @@ def _p(value: float) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def headline_text(report: Report) -> str:
+    """The report's headline in plain words: what was shown, and nothing more."""
+    top = headline(report.sources)
+    if report.sources.empty or len(report.sources.index.difference([tidy.HUMAN])) == 0:
+        return ""
+    if not top.baseline:
+        return "No human excerpts were judged, so no model can be compared with them."
+    margin = f"±{report.margin * 100:g} percentage points"
+    if top.passing:
+        verb = "passes" if len(top.passing) == 1 else "pass"
+        words = [f"{_names(top.passing)} {verb} for human (shown within {margin})."]
+    else:
+        words = [f"No model was shown to pass for human (within {margin})."]
+    if top.distinguishable:
+        verb = "is" if len(top.distinguishable) == 1 else "are"
+        words.append(f"{_names(top.distinguishable)} {verb} distinguishable from human.")
+    if top.undecided:
+        words.append(
+            f"For {_names(top.undecided)} the study shows neither a difference nor equivalence."
+        )
+    return " ".join(words)
+
+
+def _interval(row: pd.Series, prefix: str, pattern: str = "{:+.3f}") -> str:
+    return (
+        f"[{_fmt(row[f'{prefix}_ci_level'], '{:.1%}')} CI {_fmt(row[f'{prefix}_ci_low'], pattern)}"
+        f", {_fmt(row[f'{prefix}_ci_high'], pattern)}]"
+    )
+
+
 def report_text(report: Report) -> str:
     """A plain-text summary of the report for a terminal."""
     lines = [f"Study: {report.study}", ""]
@@ -63,6 +97,8 @@ def report_text(report: Report) -> str:
             f"Excluded ({reason}): {row['participants']} participants, "
             f"{row['judgments']} judgments."
         )
+    if headline_text(report):
+        lines.extend(["", headline_text(report)])
     lines.append("")
     if not report.sources.empty:
         lines.append("Rate judged human per source (95% CI; Holm-adjusted p):")
@@ -76,7 +112,8 @@ def report_text(report: Report) -> str:
             if label != tidy.HUMAN and np.isfinite(row["diff_vs_baseline"]):
                 line += (
                     f"  diff vs human={_fmt(row['diff_vs_baseline'], '{:+.3f}')}"
-                    f" p={_p(row['p_vs_baseline_holm'])} TOST p={_p(row['tost_p_holm'])}"
+                    f" {_interval(row, 'diff')} p={_p(row['p_vs_baseline_holm'])}"
+                    f" TOST p={_p(row['tost_p_holm'])} {_interval(row, 'tost')}"
                 )
             lines.append(line)
             if label != tidy.HUMAN:
@@ -90,15 +127,20 @@ def report_text(report: Report) -> str:
     if not report.detection.empty:
         lines.append("")
         lines.append(
-            "Discrimination (mean over participants; 95% CI for participants and excerpts):"
+            "Discrimination (true d' and mean c; 95% CI for participants and excerpts; "
+            f"d' margin ±{report.d_prime_margin:g}; Holm-adjusted p):"
         )
         for label, row in report.detection.iterrows():
             lines.append(
                 f"  {label:<24} d'={_fmt(row['d_prime'])} [{_fmt(row['d_prime_ci_low'])}, "
-                f"{_fmt(row['d_prime_ci_high'])}]  c={_fmt(row['criterion'])} "
+                f"{_fmt(row['d_prime_ci_high'])}] (participants' mean "
+                f"{_fmt(row['participants_mean_d_prime'])}) p(d'=0)="
+                f"{_p(row['p_d_prime_vs_0_holm'])} TOST p={_p(row['d_prime_tost_p_holm'])} "
+                f"{_interval(row, 'd_prime_tost', '{:.3f}')}  c={_fmt(row['criterion'])} "
                 f"[{_fmt(row['criterion_ci_low'])}, {_fmt(row['criterion_ci_high'])}]  "
                 f"participants={int(row['participants'])} excerpts={int(row['items'])}"
             )
+            lines.append(f"  {'':<24} -> {row['d_prime_verdict']}")
     for unit, cmp in report.ratings.items():
         lines.append(
             f"Musicality by {unit}: Kruskal-Wallis H={_fmt(cmp.kruskal_h, '{:.2f}')} "

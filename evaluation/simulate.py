@@ -28,6 +28,9 @@ class StudyDesign:
     model_d_primes: dict[str, float] = field(default_factory=lambda: {"seq2seq": 1.0})
     participants: int = 100
     trials_per_source: int = 10
+    # Human excerpts each participant hears (default: trials_per_source). A 20-trial study with
+    # two models plays 10 human excerpts and 5 of each model.
+    human_trials: int | None = None
     items_per_source: int = 20
     threshold: float = 0.5  # mean k: evidence above it is answered "a computer"
     participant_d_sd: float = 0.0  # spread of a participant's d' around the model's
@@ -59,18 +62,20 @@ def simulate_study(
     design: StudyDesign, seed: int = 0, study: str = "simulated"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A tidy answer table and a funnel drawn from ``design`` (deterministic for a seed)."""
-    if design.trials_per_source > design.items_per_source:
-        raise ValueError("trials_per_source cannot exceed items_per_source")
+    human_trials = design.trials_per_source if design.human_trials is None else design.human_trials
+    if max(design.trials_per_source, human_trials) > design.items_per_source:
+        raise ValueError("trials per source cannot exceed items_per_source")
     rng = np.random.default_rng(seed)
     sources = [tidy.HUMAN, *design.model_d_primes]
-    n_p, m, n_i = design.participants, design.trials_per_source, design.items_per_source
+    n_p, n_i = design.participants, design.items_per_source
+    trials = np.array([human_trials] + [design.trials_per_source] * len(design.model_d_primes))
     item_effect = rng.normal(0, design.item_sd, size=(len(sources), n_i))
     threshold = design.threshold + rng.normal(0, design.threshold_sd, size=n_p)
-    # Each participant hears m distinct excerpts of each source, chosen at random.
-    picks = np.argsort(rng.random((n_p, len(sources), n_i)), axis=2)[:, :, :m]
-    participant = np.repeat(np.arange(n_p), len(sources) * m)
-    source_index = np.tile(np.repeat(np.arange(len(sources)), m), n_p)
-    item_index = picks.reshape(-1)
+    # Each participant hears distinct excerpts of each source, chosen at random.
+    ranks = np.argsort(rng.random((n_p, len(sources), n_i)), axis=2)
+    heard = np.broadcast_to(np.arange(n_i)[None, None, :] < trials[None, :, None], ranks.shape)
+    participant, source_index, _ = np.nonzero(heard)
+    item_index = ranks[heard]
     d_true = np.array([0.0, *design.model_d_primes.values()])
     d_participant = d_true[None, :] + rng.normal(
         0, design.participant_d_sd, size=(n_p, len(sources))

@@ -5,9 +5,19 @@ disagree. Inferential statistics use only the rows the study's exclusion rules k
 the exclusion counts say how many were dropped and why.
 
 Families of tests are Holm-corrected: the tests against chance (all sources), the differences from
-the human excerpts (all models) and the equivalence tests (all models). A model is said to *pass*
-only when its Holm-adjusted equivalence test succeeds; a non-significant difference is reported as
-inconclusive, never as a pass.
+the human excerpts (all models), the equivalence tests (all models), and d''s tests of 0 and of
+equivalence (all models). Words follow tests, at their stated error rate:
+
+- a model *passes for human* only when its Holm-adjusted equivalence test (TOST) of the rate
+  judged human succeeds;
+- it is *distinguishable from human* only when its Holm-adjusted difference test rejects;
+- otherwise it is *inconclusive*, never a pass; a headline with no pass says "No model was shown
+  to pass", not that models failed;
+- the same three words for d': "listeners cannot tell", "listeners can tell", inconclusive.
+
+Every interval shown beside one of these verdicts is the one its decision used: (1 - a) for a
+two-sided test, (1 - 2a) for a TOST, a being the Holm level of that model's test
+(multiple.holm_levels). Its level is in the ``*_ci_level`` column beside it.
 """
 
 from __future__ import annotations
@@ -21,9 +31,9 @@ import pandas as pd
 
 from evaluation import tidy
 from evaluation.detection import ALL_MACHINES, participant_sdt, sdt_table
-from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_MARGIN, tost
-from evaluation.multiple import holm
-from evaluation.rates import Estimate, overall_accuracy, rate_table, wilson
+from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_D_PRIME_MARGIN, DEFAULT_MARGIN, tost
+from evaluation.multiple import holm, holm_levels
+from evaluation.rates import Estimate, overall_accuracy, rate_table, t_estimate, wilson
 from evaluation.ratings import RatingComparison, compare_ratings
 
 NON_MUSICIANS = "non-musicians"
@@ -36,6 +46,12 @@ INCONCLUSIVE = "inconclusive: neither a difference nor equivalence shown"
 NO_BASELINE = "no human excerpts to compare with"
 BASELINE = "baseline"
 
+CANNOT_TELL = "listeners cannot tell it from human: d' within the margin"
+CANNOT_TELL_WITH_DIFFERENCE = "d' within the margin, though listeners tell it apart slightly"
+CAN_TELL = "listeners can tell it from human"
+TAKEN_FOR_HUMAN = "taken for human more often than the human excerpts (d' below 0)"
+D_INCONCLUSIVE = "inconclusive: neither a d' above 0 nor one within the margin shown"
+
 
 @dataclass
 class Report:
@@ -45,6 +61,7 @@ class Report:
     margin: float
     alpha: float
     level: float
+    d_prime_margin: float
     totals: dict[str, int]
     funnel: pd.DataFrame
     exclusions: pd.DataFrame
@@ -64,7 +81,13 @@ class Report:
         """A JSON-safe dict (NaN becomes None) with every table as a list of records."""
         return {
             "study": self.study,
-            "settings": {"margin": self.margin, "alpha": self.alpha, "level": self.level},
+            "settings": {
+                "margin": self.margin,
+                "d_prime_margin": self.d_prime_margin,
+                "alpha": self.alpha,
+                "level": self.level,
+            },
+            "headline": asdict(headline(self.sources)),
             "totals": self.totals,
             "funnel": records(self.funnel),
             "exclusions": records(self.exclusions),
@@ -145,6 +168,26 @@ def _verdict(row: pd.Series, alpha: float) -> str:
     return DIFFERENT if different else INCONCLUSIVE
 
 
+def decision_intervals(
+    table: pd.DataFrame, prefix: str, p_column: str, sides: int, alpha: float
+) -> None:
+    """Holm-adjust ``p_column`` and put beside it the interval its decision used.
+
+    ``sides`` is 1 for a two-sided test (the (1 - a) interval) and 2 for a TOST ((1 - 2a)).
+    """
+    levels = holm_levels(table[p_column].to_numpy(), alpha)
+    table[f"{p_column}_holm"] = holm(table[p_column].to_numpy())
+    table[f"{prefix}_ci_level"] = 1 - sides * levels
+    bounds = [
+        t_estimate(row.diff_vs_baseline, row.diff_se, int(row.diff_df), 0.0, 1 - sides * level)
+        if np.isfinite(level)
+        else None
+        for row, level in zip(table.itertuples(), levels, strict=True)
+    ]
+    table[f"{prefix}_ci_low"] = [b.ci_low if b else np.nan for b in bounds]
+    table[f"{prefix}_ci_high"] = [b.ci_high if b else np.nan for b in bounds]
+
+
 def source_table(
     frame: pd.DataFrame,
     by: pd.Series | str,
@@ -152,21 +195,23 @@ def source_table(
     alpha: float,
     level: float,
 ) -> pd.DataFrame:
-    """Rates per group with Holm-corrected tests, TOST against the humans, and a verdict."""
+    """Rates per group with Holm-corrected tests, TOST against the humans, and a verdict.
+
+    ``ci_low``/``ci_high`` are the rate's ``level`` interval; the difference and equivalence
+    intervals are those of their Holm-adjusted decisions (levels in ``diff_ci_level`` and
+    ``tost_ci_level``).
+    """
     table = rate_table(frame, by=by, baseline=tidy.HUMAN, level=level)
     models = table.index != tidy.HUMAN
     table["p_vs_chance_holm"] = holm(table["p_vs_chance"].to_numpy())
-    table["p_vs_baseline_holm"] = holm(table["p_vs_baseline"].to_numpy())
-    tests = [
-        tost(row.diff_vs_baseline, row.diff_se, row.diff_df, margin, alpha)
+    table["tost_p"] = [
+        tost(row.diff_vs_baseline, row.diff_se, row.diff_df, margin, alpha).p_value
         if models[i] and np.isfinite(row.diff_vs_baseline)
-        else None
+        else np.nan
         for i, row in enumerate(table.itertuples())
     ]
-    table["tost_p"] = [t.p_value if t else np.nan for t in tests]
-    table["tost_ci_low"] = [t.ci_low if t else np.nan for t in tests]
-    table["tost_ci_high"] = [t.ci_high if t else np.nan for t in tests]
-    table["tost_p_holm"] = holm(table["tost_p"].to_numpy())
+    decision_intervals(table, "diff", "p_vs_baseline", 1, alpha)
+    decision_intervals(table, "tost", "tost_p", 2, alpha)
     table["equivalent"] = np.isfinite(table["tost_p_holm"]) & (table["tost_p_holm"] < alpha)
     table["verdict"] = [
         _verdict(row, alpha) if models[i] else BASELINE
@@ -177,6 +222,51 @@ def source_table(
     return table
 
 
+def _d_prime_verdict(row: pd.Series) -> str:
+    if not row["participants"]:
+        return NO_BASELINE
+    if row["d_prime_equivalent"]:
+        return CANNOT_TELL_WITH_DIFFERENCE if row["d_prime_different"] else CANNOT_TELL
+    if row["d_prime_different"]:
+        return CAN_TELL if row["d_prime"] > 0 else TAKEN_FOR_HUMAN
+    return D_INCONCLUSIVE
+
+
+def detection_table(
+    frame: pd.DataFrame, d_prime_margin: float, alpha: float, level: float
+) -> pd.DataFrame:
+    """d' and c per model and for all machines (detection.sdt_table), with a verdict in words."""
+    table = sdt_table(frame, level, d_prime_margin, alpha)
+    table["d_prime_verdict"] = [_d_prime_verdict(row) for _, row in table.iterrows()]
+    return table
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The top of the report: which models were shown to pass, and which to differ."""
+
+    baseline: bool  # were human excerpts judged?
+    passing: list[str]
+    distinguishable: list[str]
+    undecided: list[str]
+
+
+def headline(sources: pd.DataFrame) -> Headline:
+    """Sort the models by what their Holm-adjusted tests showed (see the module docstring)."""
+    if sources.empty:
+        return Headline(False, [], [], [])
+    verdicts = sources["verdict"].drop(index=tidy.HUMAN, errors="ignore")
+    names = {
+        kind: [str(label) for label, verdict in verdicts.items() if verdict in words]
+        for kind, words in (
+            ("passing", (PASSES, PASSES_WITH_DIFFERENCE)),
+            ("distinguishable", (DIFFERENT,)),
+            ("undecided", (INCONCLUSIVE,)),
+        )
+    }
+    return Headline(tidy.HUMAN in sources.index, **names)
+
+
 def batch_labels(frame: pd.DataFrame) -> pd.Series:
     """'human' for human excerpts, 'model / batch' for generated ones (the model when no batch)."""
     source = frame[tidy.SOURCE].astype(str)
@@ -185,8 +275,10 @@ def batch_labels(frame: pd.DataFrame) -> pd.Series:
     return source.where(~with_batch, source + " / " + batch)
 
 
-def training_table(frame: pd.DataFrame, margin: float, alpha: float, level: float) -> pd.DataFrame:
-    """Rates per source and mean d' separately for non-musicians and everyone else."""
+def training_table(
+    frame: pd.DataFrame, margin: float, d_prime_margin: float, alpha: float, level: float
+) -> pd.DataFrame:
+    """Rates per source and d' separately for non-musicians and everyone else."""
     parts = []
     for name, mask in (
         (NON_MUSICIANS, frame[tidy.NON_MUSICIAN]),
@@ -196,9 +288,10 @@ def training_table(frame: pd.DataFrame, margin: float, alpha: float, level: floa
         if subset.empty:
             continue
         table = source_table(subset, tidy.SOURCE, margin, alpha, level)
-        sdt = sdt_table(subset, level)
+        sdt = detection_table(subset, d_prime_margin, alpha, level)
         table["d_prime"] = sdt["d_prime"].reindex(table.index)
-        table.loc[table.index == tidy.HUMAN, "d_prime"] = np.nan
+        table["d_prime_verdict"] = sdt["d_prime_verdict"].reindex(table.index)
+        table.loc[table.index == tidy.HUMAN, ["d_prime", "d_prime_verdict"]] = np.nan
         table.insert(0, "training", name)
         parts.append(table.reset_index())
     if not parts:
@@ -235,17 +328,19 @@ def build_report(
     *,
     study: str = "",
     margin: float = DEFAULT_MARGIN,
+    d_prime_margin: float = DEFAULT_D_PRIME_MARGIN,
     alpha: float = DEFAULT_ALPHA,
     level: float = 0.95,
     metrics: dict[str, pd.DataFrame] | None = None,
     preregistered_margin: float | None = None,
+    preregistered_d_prime_margin: float | None = None,
 ) -> Report:
     """Validate the inputs and compute every table of the report.
 
     ``metrics`` (optional) maps a model label to music_metrics.compare_sets output; it is passed
     through so the report shows objective metrics next to the listening results.
-    ``preregistered_margin`` is the margin fixed when the study opened; a report computed with
-    another one says so, since its verdicts are then exploratory.
+    ``preregistered_margin`` and ``preregistered_d_prime_margin`` are the margins fixed when the
+    study opened; a report computed with others says so, since its verdicts are then exploratory.
     """
     frame = tidy.validate(frame)
     funnel = tidy.validate_funnel(funnel) if funnel is not None else None
@@ -256,6 +351,14 @@ def build_report(
             f"The equivalence margin here ({margin * 100:g} points) is not the "
             f"{preregistered_margin * 100:g} points fixed when the study opened: treat these "
             "'passes' verdicts as exploratory."
+        )
+    if preregistered_d_prime_margin is not None and not math.isclose(
+        d_prime_margin, preregistered_d_prime_margin
+    ):
+        notes.append(
+            f"The d' equivalence margin here ({d_prime_margin:g}) is not the "
+            f"{preregistered_d_prime_margin:g} fixed when the study opened: treat these "
+            "'listeners cannot tell' verdicts as exploratory."
         )
     totals = {
         "judgments": int(len(frame)),
@@ -268,6 +371,7 @@ def build_report(
         margin=margin,
         alpha=alpha,
         level=level,
+        d_prime_margin=d_prime_margin,
         totals=totals,
         funnel=funnel_counts(funnel, frame),
         exclusions=exclusion_counts(frame),
@@ -292,18 +396,33 @@ def build_report(
     report.sources = source_table(data, tidy.SOURCE, margin, alpha, level)
     report.batches = source_table(data, batch_labels(data), margin, alpha, level)
     report.accuracy = overall_accuracy(data, level)
-    report.detection = sdt_table(data, level)
+    report.detection = detection_table(data, d_prime_margin, alpha, level)
     report.participant_d_prime = _participant_d_primes(data)
     report.ratings = {
         unit: compare_ratings(data, tidy.MUSICALITY, unit) for unit in ("judgment", "item")
     }
     report.musicality_counts = musicality_counts(data)
-    report.training = training_table(data, margin, alpha, level)
+    report.training = training_table(data, margin, d_prime_margin, alpha, level)
     report.items = item_table(data, level)
     notes.append(
-        f"Intervals are {level:.0%}, with two-way (participant x item) cluster-robust standard "
-        f"errors; 'passes' requires a Holm-corrected TOST within {margin * 100:g} percentage "
-        f"points of the human rate at alpha {alpha}."
+        f"Rates and d' are shown with {level:.0%} intervals that allow for participants and "
+        "excerpts both (crossed-design cluster-robust variances, never below what either alone "
+        "gives). Each verdict is shown with the interval its own test used, labelled with its "
+        f"level: tests are Holm-corrected across models at alpha {alpha}, so with several "
+        "models those intervals are wider than the usual 95% (a difference) or 90% (an "
+        "equivalence test)."
+    )
+    notes.append(
+        f"'Passes for human' requires an equivalence test (TOST) showing the rate judged human "
+        f"within {margin * 100:g} percentage points of the human excerpts' rate; "
+        "'distinguishable from human' requires the difference test to reject. A model for which "
+        "neither is shown is inconclusive: not a pass, and not a failure."
+    )
+    notes.append(
+        f"'Listeners cannot tell' requires an equivalence test showing d' within "
+        f"±{d_prime_margin:g}; 'listeners can tell' requires the test of d' = 0 to reject. Each "
+        "participant's rates get the log-linear correction, which pulls d' towards 0; d', its "
+        "intervals and both tests are read on the scale of the true d', undoing that pull."
     )
     notes.append(
         "d' and c intervals allow for the excerpts as well as the participants (two-way "

@@ -1,7 +1,9 @@
 """Pre-registered rules: a plain dict, checked when a study opens and frozen there.
 
-Besides who is excluded, the rules fix the analysis's one free choice, the equivalence margin
-within which a model "passes for human", so it too is decided before any answer arrives.
+Besides who is excluded, the rules fix the analysis's free choices, the equivalence margins: how
+close to the human rate a model's rate judged human must be shown to be to "pass for human"
+(percentage points), and how close to 0 its d' must be shown to be for "listeners cannot tell"
+(d' units). They too are decided before any answer arrives.
 
 The rules are data so a study can store the exact copy in force, and the decision is a pure
 function of that copy and a participant's facts, so it can be recomputed and tested anywhere.
@@ -17,7 +19,11 @@ DEFAULT_RULES: dict = {
     "exclude_musicians": False,
     "min_median_response_ms": 0,
     "equivalence_margin_points": 10,
+    "equivalence_margin_d_prime": 0.3,
 }
+
+# A d' margin below 0.05 needs thousands of participants; above 2 any audible difference passes.
+D_PRIME_MARGIN_RANGE = (0.05, 2.0)
 
 _BOOLS = ("require_completed", "exclude_musicians")
 _COUNTS = (
@@ -46,6 +52,14 @@ def validate_rules(rules: dict) -> dict:
             raise ValueError(f"{key} must be a whole number >= 0, not {value!r}")
     if not 1 <= merged["equivalence_margin_points"] <= 49:
         raise ValueError("equivalence_margin_points must lie between 1 and 49 percentage points")
+    d_margin = merged["equivalence_margin_d_prime"]
+    if isinstance(d_margin, bool) or not isinstance(d_margin, int | float):
+        raise ValueError(f"equivalence_margin_d_prime must be a number, not {d_margin!r}")
+    if not D_PRIME_MARGIN_RANGE[0] <= d_margin <= D_PRIME_MARGIN_RANGE[1]:
+        raise ValueError(
+            "equivalence_margin_d_prime must lie between "
+            f"{D_PRIME_MARGIN_RANGE[0]} and {D_PRIME_MARGIN_RANGE[1]} (d' units), not {d_margin}"
+        )
     return merged
 
 

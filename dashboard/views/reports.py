@@ -15,7 +15,12 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from evaluation import exports, tidy
-from evaluation.dataset import answer_tables, objective_metrics, preregistered_margin
+from evaluation.dataset import (
+    answer_tables,
+    objective_metrics,
+    preregistered_d_prime_margin,
+    preregistered_margin,
+)
 from evaluation.equivalence import DEFAULT_ALPHA
 from evaluation.plots import report_figures
 from evaluation.summary import PASSES, PASSES_WITH_DIFFERENCE, Report, build_report, records
@@ -52,11 +57,20 @@ def _float_param(request: HttpRequest, name: str, default: float, low: float, hi
 def _report(request: HttpRequest, slug: str) -> tuple[Study, Report]:
     study = get_object_or_404(Study, slug=slug)
     planned = preregistered_margin(study)
+    planned_d_prime = preregistered_d_prime_margin(study)
     margin = _float_param(request, "margin", planned, 0.0, 0.5)
+    d_prime_margin = _float_param(request, "d_prime_margin", planned_d_prime, 0.0, 3.0)
     alpha = _float_param(request, "alpha", DEFAULT_ALPHA, 0.0, 0.5)
     frame, funnel = answer_tables(study)
     report = build_report(
-        frame, funnel, study=study.slug, margin=margin, alpha=alpha, preregistered_margin=planned
+        frame,
+        funnel,
+        study=study.slug,
+        margin=margin,
+        d_prime_margin=d_prime_margin,
+        alpha=alpha,
+        preregistered_margin=planned,
+        preregistered_d_prime_margin=planned_d_prime,
     )
     return study, report
 
@@ -71,17 +85,16 @@ def _bad(error: BadParameter) -> HttpResponse:
     return HttpResponseBadRequest(f"{error}\n", content_type="text/plain")
 
 
-def _headline(sources: list[dict]) -> dict:
-    """Which models pass for human, in the words the top of the report shows."""
+def _headline(data: dict) -> dict:
+    """The report's headline (summary.headline) with each model's rate and d' rows beside it."""
+    sources = data["sources"]
+    detection = {row["source"]: row for row in data["detection"]}
     human = next((row for row in sources if row["group"] == tidy.HUMAN), None)
     models = [row for row in sources if row["group"] != tidy.HUMAN]
     for row in models:
         row["passes"] = row["verdict"] in (PASSES, PASSES_WITH_DIFFERENCE)
-    return {
-        "human": human,
-        "models": models,
-        "passing": [row["group"] for row in models if row["passes"]],
-    }
+        row["detection"] = detection.get(row["group"])
+    return {**data["headline"], "human": human, "models": models}
 
 
 def _label_batches(rows: list[dict]) -> None:
@@ -104,9 +117,10 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     for row in data["funnel"]:
         row["words"] = FUNNEL_WORDS.get(row["step"], row["step"])
     context = {
-        "headline": _headline(data["sources"]),
+        "headline": _headline(data),
         "margin_points": f"{result.margin * 100:g}",
         "planned_margin": preregistered_margin(study),
+        "planned_d_prime_margin": preregistered_d_prime_margin(study),
         "study": study,
         "report": result,
         "data": data,

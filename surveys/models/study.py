@@ -167,7 +167,8 @@ class Study(models.Model):
             problems = study.problems()
             if problems:
                 raise ValidationError(problems)
-            study.frozen_rules = dict(study.exclusion_rules)
+            # Every default written out, so a later change of a default cannot reach this study.
+            study.frozen_rules = validate_rules(study.exclusion_rules)
             study.state = self.State.OPEN
             study.opened_at = timezone.now()
             study.save(update_fields=["frozen_rules", "state", "opened_at"])

@@ -15,6 +15,7 @@ from evaluation.detection import (
     participant_sdt,
     sdt_table,
 )
+from evaluation.multiple import holm_levels
 from evaluation.simulate import StudyDesign, simulate_study
 from evaluation.summary import build_report
 
@@ -148,8 +149,8 @@ def coverage(design: StudyDesign, studies: int) -> dict[str, np.ndarray]:
 
 
 def test_two_way_intervals_cover_the_true_d_prime_when_excerpts_vary():
-    # Measured: d' one-way 0.71-0.735, two-way 0.955-0.965;
-    # c one-way 0.825-0.85, two-way 0.945-0.955.
+    # Measured: d' one-way 0.71-0.735, two-way 0.965-0.975;
+    # c one-way 0.825-0.85, two-way 0.95-0.965.
     for source, (d_old, d_new, c_old, c_new) in coverage(ITEM_VARIATION, 200).items():
         assert 0.9 <= d_new <= 0.99, (source, d_new)
         assert 0.88 <= c_new <= 0.99, (source, c_new)
@@ -207,3 +208,37 @@ def test_a_source_without_judgments_has_no_participants():
     no_humans = sdt_table(frame[frame[tidy.SOURCE] != tidy.HUMAN])
     assert no_humans.loc[ALL_MACHINES, "participants"] == 0
     assert no_humans[["d_prime", *INTERVALS]].isna().all().all()
+
+
+def test_d_prime_verdicts_come_with_the_intervals_that_decided_them():
+    design = StudyDesign(
+        model_d_primes={"fooler": 0.0, "obvious": 1.5, "subtle": 0.25},
+        participants=150,
+        trials_per_source=12,
+        items_per_source=24,
+        threshold_sd=0.4,
+        item_sd=0.2,
+    )
+    frame, _ = simulate_study(design, seed=4)
+    table = sdt_table(frame, margin=0.3, alpha=0.05)
+    models = table.drop(index=ALL_MACHINES)
+    tost_levels = holm_levels(models["d_prime_tost_p"].to_numpy(), 0.05)
+    zero_levels = holm_levels(models["p_d_prime_vs_0"].to_numpy(), 0.05)
+    np.testing.assert_allclose(models["d_prime_tost_ci_level"], 1 - 2 * tost_levels)
+    np.testing.assert_allclose(models["d_prime_vs_0_ci_level"], 1 - zero_levels)
+    inside = (models["d_prime_tost_ci_low"] > -0.3) & (models["d_prime_tost_ci_high"] < 0.3)
+    pd.testing.assert_series_equal(inside, models["d_prime_equivalent"], check_names=False)
+    excludes_0 = (models["d_prime_vs_0_ci_low"] > 0) | (models["d_prime_vs_0_ci_high"] < 0)
+    pd.testing.assert_series_equal(excludes_0, models["d_prime_different"], check_names=False)
+    assert models.loc["fooler", "d_prime_equivalent"]
+    assert models.loc["obvious", "d_prime_different"]
+    assert not models.loc["obvious", "d_prime_equivalent"]
+    # Pooled, the machines form a family of their own: unadjusted 95% and 90% intervals.
+    pooled = table.loc[ALL_MACHINES]
+    assert (pooled["d_prime_vs_0_ci_level"], pooled["d_prime_tost_ci_level"]) == (0.95, 0.9)
+    assert pooled["d_prime_vs_0_ci_low"] == pytest.approx(pooled["d_prime_ci_low"])
+
+
+def test_a_d_prime_margin_must_be_positive():
+    with pytest.raises(ValueError, match="margin"):
+        sdt_table(small_study(), margin=0.0)

@@ -95,11 +95,23 @@ def test_report_page_and_downloads(answered_study, researcher_client):
     response = researcher_client.get(f"{base}/")
     assert response.status_code == 200
     html = response.content.decode()
-    for text in ("Rate judged human", "Funnel", "<svg", "d' (95% CI)", "Kruskal-Wallis", "seq2seq"):
+    for text in (
+        "Rate judged human",
+        "Funnel",
+        "<svg",
+        "d' (CI of the test of d' = 0)",
+        "Kruskal-Wallis",
+        "seq2seq",
+    ):
         assert text in html
     data = json.loads(researcher_client.get(f"{base}/report.json?margin=0.05").content)
     assert data["settings"]["margin"] == 0.05
+    assert data["settings"]["d_prime_margin"] == 0.3  # fixed when the study opened
     assert {row["group"] for row in data["sources"]} >= {"human"}
+    assert set(data["headline"]) == {"baseline", "passing", "distinguishable", "undecided"}
+    data = json.loads(researcher_client.get(f"{base}/report.json?d_prime_margin=0.5").content)
+    assert data["settings"]["d_prime_margin"] == 0.5
+    assert any("'listeners cannot tell' verdicts as exploratory" in n for n in data["notes"])
     answers = researcher_client.get(f"{base}/answers.csv")
     assert answers["Content-Disposition"].startswith("attachment")
     table = pd.read_csv(io.StringIO(answers.content.decode()))
@@ -112,6 +124,12 @@ def test_report_page_says_which_model_passes_and_links_batches(answered_study, r
     html = researcher_client.get(f"/reports/{answered_study.slug}/").content.decode()
     assert "Does a model pass for human?" in html
     assert "Human excerpts were judged human" in html
+    # Three participants show nothing either way: no pass, and no claim that models failed.
+    assert "No model was shown to pass for human" in html
+    assert "No model passes" not in html
+    headline = html.split('id="settings-h"')[0]
+    assert "CI" in headline and "for the equivalence test" in headline
+    assert "Verdict (d' margin ±0.3)" in html and "Participants' mean d'" in html
     for batch in answered_study.items.exclude(batch=None).values_list("batch_id", flat=True):
         assert f'href="/dashboard/batches/{batch}/"' in html
     assert not re.search(r"\bnan\b", html, re.IGNORECASE)  # no NaN leaks into any table
@@ -152,7 +170,10 @@ def test_numbers_are_formatted_for_reading():
     assert num(1.23456, 2) == "1.23" and signed(0.5) == "+0.500"
 
 
-@pytest.mark.parametrize("query", ["margin=abc", "margin=0", "margin=0.7", "alpha=1"])
+@pytest.mark.parametrize(
+    "query",
+    ["margin=abc", "margin=0", "margin=0.7", "alpha=1", "d_prime_margin=0", "d_prime_margin=x"],
+)
 def test_bad_settings_are_refused_clearly(bare_study, researcher_client, query):
     response = researcher_client.get(f"/reports/{bare_study.slug}/?{query}")
     assert response.status_code == 400
@@ -189,18 +210,32 @@ def test_report_command_refuses_unknown_study_and_bad_margin(bare_study):
         call_command("report", "nope")
     with pytest.raises(CommandError, match="margin"):
         call_command("report", bare_study.slug, "--margin", "2")
+    with pytest.raises(CommandError, match="d-prime-margin"):
+        call_command("report", bare_study.slug, "--d-prime-margin", "0")
 
 
-def test_the_margin_fixed_at_opening_is_the_default_and_a_change_is_flagged():
+def test_the_margins_fixed_at_opening_are_the_defaults_and_a_change_is_flagged():
     study = open_study(
         slug="planned",
-        exclusion_rules={"headphone_min_correct": 0, "equivalence_margin_points": 15},
+        exclusion_rules={
+            "headphone_min_correct": 0,
+            "equivalence_margin_points": 15,
+            "equivalence_margin_d_prime": 0.5,
+        },
     )
     planned = io.StringIO()
     call_command("report", study.slug, "--json", stdout=planned)
     report = json.loads(planned.getvalue())
     assert report["settings"]["margin"] == 0.15
+    assert report["settings"]["d_prime_margin"] == 0.5
     assert not any("exploratory" in note for note in report["notes"])
     other = io.StringIO()
     call_command("report", study.slug, "--json", "--margin", "0.1", stdout=other)
-    assert any("exploratory" in note for note in json.loads(other.getvalue())["notes"])
+    notes = json.loads(other.getvalue())["notes"]
+    assert any("'passes' verdicts as exploratory" in note for note in notes)
+    assert not any("'listeners cannot tell'" in note for note in notes)
+    other = io.StringIO()
+    call_command("report", study.slug, "--json", "--d-prime-margin", "0.3", stdout=other)
+    notes = json.loads(other.getvalue())["notes"]
+    assert any("'listeners cannot tell' verdicts as exploratory" in note for note in notes)
+    assert not any("'passes' verdicts" in note for note in notes)

@@ -6,7 +6,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import ttost_ind
 
 from evaluation.equivalence import tost
-from evaluation.multiple import holm
+from evaluation.multiple import holm, holm_levels
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.03, 0.08, 0.2])
@@ -88,3 +88,28 @@ def test_holm_properties(values):
 def test_holm_rejects_impossible_p_values():
     with pytest.raises(ValueError, match="p-values"):
         holm([0.5, 1.5])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=12), st.sampled_from([0.01, 0.05, 0.1]))
+def test_holm_levels_agree_with_the_adjusted_decision(values, alpha):
+    p = np.array(values)
+    levels = holm_levels(p, alpha)
+    adjusted = holm(p)
+    assert np.all((levels >= alpha / p.size - 1e-15) & (levels <= alpha + 1e-15))
+    clear = np.abs(adjusted - alpha) > 1e-9  # float noise right at the boundary aside
+    np.testing.assert_array_equal((p < levels)[clear], (adjusted < alpha)[clear])
+
+
+def test_holm_levels_by_hand():
+    # Sorted 0.01, 0.02, 0.04 -> stages 3, 2, 1 -> levels 0.05/3, 0.05/2, 0.05.
+    np.testing.assert_allclose(holm_levels([0.04, 0.01, 0.02], 0.05), [0.05, 0.05 / 3, 0.025])
+    # Two tied p-values: both are held to alpha / 2 (the first stage's level carries over).
+    np.testing.assert_allclose(holm_levels([0.027, 0.027], 0.05), [0.025, 0.025])
+    # The running maximum binds: 0.02 * 3 = 0.06 > 0.021 * 2, so the second is held to
+    # 0.05 * 0.021 / 0.06 = 0.0175, not 0.025.
+    np.testing.assert_allclose(
+        holm_levels([0.02, 0.021, 0.5], 0.05), [0.05 / 3, 0.0175, 0.05 * 0.5 / 0.5]
+    )
+    levels = holm_levels([np.nan, 0.0, 0.0], 0.05)
+    assert np.isnan(levels[0]) and np.allclose(levels[1:], [0.025, 0.05])

@@ -31,29 +31,81 @@ def crossed_data(seed: int, participants=30, items=24, per_participant=12, group
     return data
 
 
-def statsmodels_two_way(data):
-    """Reference: OLS on group dummies with statsmodels' two-way cluster-robust covariance."""
+def statsmodels_clustered(data, *columns):
+    """Reference: OLS on group dummies with statsmodels' cluster-robust covariance."""
     dummies = pd.get_dummies(data.g).astype(float).to_numpy()
-    groups = np.column_stack([data.p.to_numpy(), data.i.to_numpy()])
-    return sm.OLS(data.y.to_numpy(), dummies).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    groups = np.column_stack([pd.factorize(data[column])[0] for column in columns])
+    return sm.OLS(data.y.to_numpy(), dummies).fit(
+        cov_type="cluster", cov_kwds={"groups": groups if len(columns) > 1 else groups[:, 0]}
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_covariance_matches_statsmodels_two_way_cluster(seed):
+def test_participant_part_matches_statsmodels_one_way_cluster(seed):
     data = crossed_data(seed)
     ours = group_rates(data.y, data.g, data.p, data.i)
-    ref = statsmodels_two_way(data)
+    ref = statsmodels_clustered(data, "p")
     np.testing.assert_allclose(ours.estimate, ref.params, rtol=1e-12)
-    np.testing.assert_allclose(ours.cov, ref.cov_params(), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(ours.v_participant, ref.cov_params(), rtol=1e-9, atol=1e-15)
 
 
-def test_difference_standard_error_matches_statsmodels_contrast():
+def hand_built(table: dict[str, str]) -> pd.DataFrame:
+    """Participants x (h1 h2 m1 m2), everyone hearing every excerpt: one judgment per cell."""
+    rows = [
+        (participant, item, item[0], int(answer))
+        for participant, answers in table.items()
+        for item, answer in zip(("h1", "h2", "m1", "m2"), answers, strict=True)
+    ]
+    return pd.DataFrame(rows, columns=["p", "i", "g", "y"])
+
+
+# Worked by hand (exact fractions). Residuals from each source's mean; a participant's lean is
+# their mean residual. V_participant = 4/3 * 15/14 * sum over participants of the squared
+# contrast score sums; V_item and V_cell use the residuals less the leans, V_item with 2/1 per
+# source (two excerpts each), V_cell with 16/15, both times 15/14.
+LEANING = {"A": "1111", "B": "1110", "C": "0100", "D": "0000"}  # diff -1/4
+# V_p = 5/224, V_item = 15/448, V_cell = 5/224: the two-way value 15/448 stands.
+FLOORED = {"A": "0011", "B": "0011", "C": "0011", "D": "1000"}  # diff +5/8
+# V_p = 135/896, V_item = 15/896, V_cell = 5/128: two-way 115/896, floored at V_p.
+
+
+@pytest.mark.parametrize(
+    ("table", "diff", "variance"),
+    [(LEANING, -1 / 4, 15 / 448), (FLOORED, 5 / 8, 135 / 896)],
+    ids=["two-way stands", "floor binds"],
+)
+def test_difference_variance_reference_values(table, diff, variance):
+    data = hand_built(table)
+    rates = group_rates(data.y, data.g, data.p, data.i)
+    result = difference(rates, "m", "h")
+    assert result.estimate == pytest.approx(diff)
+    assert result.se == pytest.approx(np.sqrt(variance), rel=1e-12)
+    assert result.df == 3  # four participants, four excerpts
+    # The participant part is exactly statsmodels' one-way clustered variance of the contrast.
+    ref = statsmodels_clustered(data, "p").t_test(np.array([[-1.0, 1.0]]))
+    assert rates.variance(np.array([-1.0, 1.0])) >= float(np.squeeze(ref.sd)) ** 2 - 1e-15
+
+
+def test_textbook_two_way_variance_collapses_where_ours_does_not():
+    # statsmodels' two-way (participant, excerpt) variance of the LEANING difference is negative:
+    # every participant hears every excerpt, so each lean is subtracted once per source.
+    data = hand_built(LEANING)
+    ref = statsmodels_clustered(data, "p", "i")
+    contrast = np.array([-1.0, 1.0])
+    assert contrast @ ref.cov_params() @ contrast < 0
+    rates = group_rates(data.y, data.g, data.p, data.i)
+    assert rates.variance(contrast) == pytest.approx(15 / 448)
+
+
+def test_a_model_against_a_model_takes_the_same_floored_variance():
     data = crossed_data(4)
     rates = group_rates(data.y, data.g.map({0: "human", 1: "a", 2: "b"}), data.p, data.i)
-    ref = statsmodels_two_way(data).t_test(np.array([[-1.0, 1.0, 0.0]]))
-    diff = difference(rates, "a", "human")
-    assert diff.estimate == pytest.approx(float(np.squeeze(ref.effect)))
-    assert diff.se == pytest.approx(float(np.squeeze(ref.sd)), rel=1e-9)
+    between = difference(rates, "a", "b")
+    weights = np.array([1.0, -1.0, 0.0])  # labels sort as a, b, human
+    assert between.se == pytest.approx(np.sqrt(rates.variance(weights)))
+    ref = statsmodels_clustered(data, "p").t_test(np.array([[0.0, 1.0, -1.0]]))
+    assert between.se >= float(np.squeeze(ref.sd)) - 1e-12
+    assert between.estimate == pytest.approx(rates.estimate[0] - rates.estimate[1])
 
 
 def test_one_judgment_per_item_reduces_to_participant_clustering():
@@ -63,14 +115,14 @@ def test_one_judgment_per_item_reduces_to_participant_clustering():
     ref = sm.OLS(data.y.to_numpy(), np.ones(len(data))).fit(
         cov_type="cluster", cov_kwds={"groups": data.p.to_numpy()}
     )
-    assert np.sqrt(ours.cov[0, 0]) == pytest.approx(ref.bse[0], rel=1e-9)
+    assert np.sqrt(ours.variance(np.ones(1))) == pytest.approx(ref.bse[0], rel=1e-9)
 
 
 def test_pooled_binomial_interval_is_too_narrow_for_clustered_answers():
     data = crossed_data(6, participants=40, per_participant=20)
     rates = group_rates(data.y, np.zeros(len(data)), data.p, data.i)
     p = rates.estimate[0]
-    assert np.sqrt(rates.cov[0, 0]) > 1.3 * np.sqrt(p * (1 - p) / len(data))
+    assert np.sqrt(rates.variance(np.ones(1))) > 1.3 * np.sqrt(p * (1 - p) / len(data))
 
 
 def test_all_answers_alike_get_a_wilson_interval_not_a_point():
@@ -97,7 +149,7 @@ def small_tables(draw):
 def test_interval_is_ordered_and_inside_unit_interval(data, level):
     rates = group_rates(data.y, np.zeros(len(data)), data.p, data.i)
     est = rate_estimate(rates, rates.labels[0], level=level)
-    assert not np.any(np.diag(rates.cov) < -1e-15)  # NaN allowed: a single judgment
+    assert not rates.variance(np.ones(1)) < 0  # NaN allowed: a single judgment
     if np.isfinite(est.ci_low):
         assert 0.0 <= est.ci_low <= est.estimate + 1e-12
         assert est.estimate - 1e-12 <= est.ci_high <= 1.0
@@ -116,7 +168,9 @@ def test_estimate_ignores_row_order_and_labels(data, random):
     a = group_rates(data.y, np.zeros(len(data)), data.p, data.i)
     b = group_rates(shuffled.y, np.zeros(len(data)), relabelled_p, relabelled_i)
     assert a.estimate[0] == pytest.approx(b.estimate[0])
-    assert a.cov[0, 0] == pytest.approx(b.cov[0, 0], rel=1e-9, abs=1e-15, nan_ok=True)
+    assert a.variance(np.ones(1)) == pytest.approx(
+        b.variance(np.ones(1)), rel=1e-9, abs=1e-15, nan_ok=True
+    )
 
 
 def test_interval_covers_the_truth_in_a_crossed_design():

@@ -5,18 +5,32 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from evaluation import tidy
-from evaluation.exports import TABLES, report_json, report_text, table_csv, tidy_csv
+from evaluation.exports import (
+    TABLES,
+    headline_text,
+    report_json,
+    report_text,
+    table_csv,
+    tidy_csv,
+)
 from evaluation.plots import report_figures
 from evaluation.simulate import StudyDesign, simulate_study
 from evaluation.summary import (
+    CAN_TELL,
+    CANNOT_TELL,
+    D_INCONCLUSIVE,
     DIFFERENT,
     INCONCLUSIVE,
     NO_BASELINE,
     PASSES,
     PASSES_WITH_DIFFERENCE,
+    Headline,
     build_report,
+    decision_intervals,
+    headline,
 )
 
 
@@ -41,18 +55,83 @@ def test_verdicts_follow_equivalence_not_absence_of_difference(big_report):
     assert report.sources.loc["fooler", "equivalent"]
     assert report.sources.loc["obvious", "verdict"] == DIFFERENT
     assert report.sources.loc["human", "verdict"] == "baseline"
+    assert report.detection.loc["fooler", "d_prime_verdict"] == CANNOT_TELL
+    assert report.detection.loc["obvious", "d_prime_verdict"] == CAN_TELL
+    assert headline(report.sources) == Headline(
+        baseline=True, passing=["fooler"], distinguishable=["obvious"], undecided=[]
+    )
+
+
+def test_each_verdict_sits_beside_the_interval_its_holm_adjusted_test_used(big_report):
+    for table in (big_report[0].sources, big_report[0].batches):
+        models = table.drop(index=[label for label in table.index if label == "human"])
+        inside = (models["tost_ci_low"] > -0.1) & (models["tost_ci_high"] < 0.1)
+        pd.testing.assert_series_equal(inside, models["equivalent"], check_names=False)
+        excludes_0 = (models["diff_ci_low"] > 0) | (models["diff_ci_high"] < 0)
+        different = models["p_vs_baseline_holm"] < 0.05
+        pd.testing.assert_series_equal(excludes_0, different, check_names=False)
+        # Two models, Holm: the first test is held to alpha / 2, the second to alpha.
+        assert sorted(models["tost_ci_level"]) == pytest.approx([0.9, 0.95])
+        assert sorted(models["diff_ci_level"]) == pytest.approx([0.95, 0.975])
+
+
+def test_two_equal_tosts_inside_the_margin_at_90_percent_do_not_pass_and_do_not_look_it():
+    # The audit's case: two models whose 90% intervals both sit inside +-10 points, each with a
+    # raw TOST p of 0.027. Holm makes both 0.054: neither passes, and the interval shown is the
+    # 95% one, which reaches past the margin.
+    df = 30
+    se = 0.1 / -stats.t.ppf(0.027, df)  # so that a difference of 0 has TOST p = 0.027
+    table = pd.DataFrame(
+        {
+            "diff_vs_baseline": [0.0, 0.0],
+            "diff_se": [se, se],
+            "diff_df": [df, df],
+            "tost_p": [0.027, 0.027],
+        },
+        index=["a", "b"],
+    )
+    decision_intervals(table, "tost", "tost_p", 2, 0.05)
+    np.testing.assert_allclose(table["tost_p_holm"], [0.054, 0.054])
+    np.testing.assert_allclose(table["tost_ci_level"], [0.95, 0.95])
+    half_width = stats.t.ppf(0.975, df) * se  # 0.1 * t(0.975, 30) / t(0.973, 30)
+    assert half_width == pytest.approx(0.1 * 2.0423 / 2.0050, abs=1e-3)
+    np.testing.assert_allclose(table["tost_ci_high"], [half_width, half_width])
+    np.testing.assert_allclose(table["tost_ci_low"], [-half_width, -half_width])
+    assert (table["tost_ci_high"] > 0.1).all()
+    ninety = stats.t.ppf(0.95, df) * se
+    assert ninety < 0.1  # what the report used to show beside these models
+
+
+def test_the_headline_says_no_model_was_shown_to_pass_when_none_was():
+    report = tiny_study_report({"fooler": 0.0, "obvious": 1.5})
+    top = headline(report.sources)
+    assert top.passing == [] and "fooler" in top.undecided + top.distinguishable
+    text = headline_text(report)
+    assert text.startswith("No model was shown to pass for human")
+    assert "No model passes" not in report_text(report)
+    for name in top.distinguishable:
+        assert report.sources.loc[name, "p_vs_baseline_holm"] < 0.05
+        assert f"{name} is distinguishable from human" in text
+    for name in top.undecided:
+        assert report.sources.loc[name, "verdict"] == INCONCLUSIVE
+        assert name in text.split("neither a difference")[0].split("For ")[-1]
+
+
+def tiny_study_report(models: dict[str, float]):
+    """Eight participants: too few to show much either way."""
+    design = StudyDesign(
+        model_d_primes=models, participants=8, trials_per_source=5, items_per_source=10
+    )
+    return build_report(*simulate_study(design, seed=2))
 
 
 def test_a_small_study_of_an_indistinguishable_model_is_inconclusive():
-    design = StudyDesign(
-        model_d_primes={"fooler": 0.0}, participants=8, trials_per_source=5, items_per_source=10
-    )
-    frame, funnel = simulate_study(design, seed=2)
-    report = build_report(frame, funnel)
+    report = tiny_study_report({"fooler": 0.0})
     row = report.sources.loc["fooler"]
     assert not row["equivalent"]
     assert row["verdict"] in (INCONCLUSIVE, DIFFERENT)
     assert row["p_vs_baseline"] > 0.05 or row["verdict"] == DIFFERENT
+    assert report.detection.loc["fooler", "d_prime_verdict"] in (D_INCONCLUSIVE, CAN_TELL)
 
 
 def test_holm_adjusted_values_are_never_smaller(big_report):
@@ -98,9 +177,21 @@ def test_breakdowns_batches_and_items(big_report):
 def test_json_is_strict_and_complete(big_report):
     data = json.loads(report_json(big_report[0]))
     assert data["settings"]["margin"] == 0.1
+    assert data["settings"]["d_prime_margin"] == 0.3
+    assert data["headline"] == {
+        "baseline": True,
+        "passing": ["fooler"],
+        "distinguishable": ["obvious"],
+        "undecided": [],
+    }
     sources = {row["group"]: row for row in data["sources"]}
     assert sources["human"]["diff_vs_baseline"] is None
     assert sources["obvious"]["verdict"] == DIFFERENT
+    assert sources["fooler"]["tost_ci_level"] in (0.9, 0.95)
+    assert {"diff_ci_level", "tost_ci_low", "tost_ci_high"} <= set(sources["fooler"])
+    detection = {row["source"]: row for row in data["detection"]}
+    assert detection["fooler"]["d_prime_verdict"] == CANNOT_TELL
+    assert detection["fooler"]["d_prime_tost_ci_level"] in (0.9, 0.95)
     assert {"funnel", "exclusions", "detection", "ratings", "training", "items"} <= set(data)
 
 
@@ -132,6 +223,8 @@ def test_text_summary_names_each_source_and_verdict(big_report):
     text = report_text(big_report[0])
     for word in ("fooler", "obvious", "human", DIFFERENT, "d'", "Kruskal-Wallis", "Funnel"):
         assert word in text
+    assert "fooler passes for human" in text and "obvious is distinguishable from human" in text
+    assert CANNOT_TELL in text and "90.0% CI" in text
 
 
 def test_figures_are_deterministic_svg(big_report):

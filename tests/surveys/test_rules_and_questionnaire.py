@@ -65,3 +65,15 @@ def test_gold_msi_training_score_reverses_the_agreement_items():
 def test_the_equivalence_margin_must_be_whole_points_below_half(points):
     with pytest.raises(ValueError, match="equivalence_margin_points"):
         validate_rules({"equivalence_margin_points": points})
+
+
+def test_the_d_prime_margin_defaults_to_a_third_of_a_unit_and_takes_decimals():
+    assert validate_rules({})["equivalence_margin_d_prime"] == 0.3
+    assert validate_rules({"equivalence_margin_d_prime": 0.5})["equivalence_margin_d_prime"] == 0.5
+    assert validate_rules({"equivalence_margin_d_prime": 1})["equivalence_margin_d_prime"] == 1
+
+
+@pytest.mark.parametrize("margin", [0, 0.01, 2.5, -0.3, float("nan"), "0.3", True, None])
+def test_a_d_prime_margin_outside_reason_is_refused_by_name(margin):
+    with pytest.raises(ValueError, match="equivalence_margin_d_prime"):
+        validate_rules({"equivalence_margin_d_prime": margin})

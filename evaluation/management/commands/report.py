@@ -3,7 +3,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from evaluation import exports
-from evaluation.dataset import answer_tables, objective_metrics, preregistered_margin
+from evaluation.dataset import (
+    answer_tables,
+    objective_metrics,
+    preregistered_d_prime_margin,
+    preregistered_margin,
+)
 from evaluation.equivalence import DEFAULT_ALPHA
 from evaluation.summary import build_report
 from surveys.models import Study
@@ -19,6 +24,12 @@ class Command(BaseCommand):
             type=float,
             help="equivalence margin for 'passes', as a proportion (default: the one fixed when "
             "the study opened, 0.10 = 10 points unless its rules say otherwise)",
+        )
+        parser.add_argument(
+            "--d-prime-margin",
+            type=float,
+            help="equivalence margin for 'listeners cannot tell', in d' units (default: the one "
+            "fixed when the study opened, 0.3 unless its rules say otherwise)",
         )
         parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -38,6 +49,11 @@ class Command(BaseCommand):
         margin = planned if options["margin"] is None else options["margin"]
         if not 0 < margin < 0.5:
             raise CommandError("--margin must be between 0 and 0.5, e.g. 0.10 for 10 points")
+        planned_d_prime = preregistered_d_prime_margin(study)
+        d_prime_margin = options["d_prime_margin"]
+        d_prime_margin = planned_d_prime if d_prime_margin is None else d_prime_margin
+        if not 0 < d_prime_margin < 3:
+            raise CommandError("--d-prime-margin must be between 0 and 3, e.g. 0.3")
         if not 0 < options["alpha"] < 0.5:
             raise CommandError("--alpha must be between 0 and 0.5")
         frame, funnel = answer_tables(study)
@@ -47,9 +63,11 @@ class Command(BaseCommand):
             funnel,
             study=study.slug,
             margin=margin,
+            d_prime_margin=d_prime_margin,
             alpha=options["alpha"],
             metrics=metrics,
             preregistered_margin=planned,
+            preregistered_d_prime_margin=planned_d_prime,
         )
         if options["json"]:
             self.stdout.write(exports.report_json(report))

@@ -1,0 +1,102 @@
+"""Error rates of the report's verdicts on simulated studies, against the estimators they replaced.
+
+Not a speed benchmark: the figures are shares of simulated studies, the same on any machine for the
+same --studies and --seed. The baselines run in the same process on the same studies:
+
+- a model's difference from the human rate: the textbook two-way (participant x excerpt)
+  cluster-robust variance, as statsmodels computes it (negative values read as 0), against the
+  floored variance of evaluation/rates.py; coverage of 95% intervals, standard error over the true
+  SD, and the false-pass rate of TOST (alpha 0.05) for a model exactly on the 10-point margin;
+- d': the mean corrected d' compared with 0 and +-0.3 as it stands ("plain"), against the
+  yardstick of evaluation/d_prime_bias.py; the size of the test of d' = 0 for an undetectable
+  model, and the false "cannot tell" rate for a model exactly on the 0.3 margin.
+
+    python bench/error_rates.py [--studies 1000] [--seed 0]
+
+Wants: coverage >= 93% and false passes <= 6% for the rates, sizes <= 6% for d' (alpha 5%).
+The README's statistics table quotes this script's output.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import statsmodels.api as sm  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from evaluation import tidy  # noqa: E402
+from evaluation.calibration import (  # noqa: E402
+    D_PRIME_DESIGNS,
+    MODEL,
+    RATE_DESIGNS,
+    d_prime_errors,
+    difference_errors,
+    on_the_margin,
+)
+from evaluation.simulate import StudyDesign, simulate_study  # noqa: E402
+
+MARGIN, D_MARGIN, ALPHA = 0.10, 0.3, 0.05
+
+
+def textbook(design: StudyDesign, studies: int, seed: int) -> tuple[float, float, float]:
+    """Coverage, SE / SD and false-pass rate with statsmodels' two-way clustered variance."""
+    design = on_the_margin(design, MARGIN)
+    estimates, variances, covered, passed = [], [], 0, 0
+    for study in range(seed, seed + studies):
+        frame, _ = simulate_study(design, seed=study)
+        model = (frame[tidy.SOURCE] == MODEL).to_numpy(float)
+        clusters = np.column_stack(
+            [pd.factorize(frame[tidy.PARTICIPANT])[0], pd.factorize(frame[tidy.ITEM])[0]]
+        )
+        fit = sm.OLS(
+            frame[tidy.JUDGED_HUMAN].to_numpy(float), np.column_stack([np.ones_like(model), model])
+        ).fit(cov_type="cluster", cov_kwds={"groups": clusters})
+        diff, se = fit.params[1], np.sqrt(max(fit.cov_params()[1, 1], 0.0))
+        df = min(frame[tidy.PARTICIPANT].nunique(), frame[tidy.ITEM].nunique()) - 1
+        half = stats.t.ppf(0.975, df) * se
+        estimates.append(diff)
+        variances.append(se**2)
+        covered += bool(abs(diff + MARGIN) <= half)
+        reach = stats.t.ppf(1 - ALPHA, df) * se
+        passed += bool(diff - reach > -MARGIN and diff + reach < MARGIN)
+    se_ratio = float(np.sqrt(np.mean(variances)) / np.std(estimates))
+    return covered / studies, se_ratio, passed / studies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--studies", type=int, default=1000, help="simulated studies per design")
+    parser.add_argument("--seed", type=int, default=0, help="first study's seed")
+    args = parser.parse_args()
+    n, seed = args.studies, args.seed
+
+    print(f"Difference from human, model on the {MARGIN:.0%} margin, {n} studies per design")
+    print("design | coverage (textbook -> ours) | SE/SD | false pass")
+    for name, design in RATE_DESIGNS.items():
+        old = textbook(design, n, seed)
+        new = difference_errors(design, MARGIN, ALPHA, n, seed)
+        print(
+            f"{name} | {old[0]:.1%} -> {new.coverage:.1%} | {old[1]:.2f} -> {new.se_ratio:.2f}"
+            f" | {old[2]:.1%} -> {new.false_pass:.1%}",
+            flush=True,
+        )
+    print(f"\nd', {n} studies per design and truth (plain -> ours)")
+    print("design | test of d' = 0 at d' = 0 | TOST at d' = +0.3 | TOST at d' = -0.3")
+    for name, design in D_PRIME_DESIGNS.items():
+        zero = d_prime_errors(design, 0.0, D_MARGIN, ALPHA, n, seed)
+        up = d_prime_errors(design, D_MARGIN, D_MARGIN, ALPHA, n, seed)
+        down = d_prime_errors(design, -D_MARGIN, D_MARGIN, ALPHA, n, seed)
+        print(
+            f"{name} | {zero.plain_rejected:.1%} -> {zero.rejected:.1%}"
+            f" | {up.plain_passed:.1%} -> {up.passed:.1%}"
+            f" | {down.plain_passed:.1%} -> {down.passed:.1%}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Error rates of the report's intervals and verdicts, measured on simulated studies.
+
+A verdict is only as good as its error rate: "passes for human" must fire at most alpha of the time
+for a model whose true difference from the human rate sits exactly on the margin, and "listeners
+cannot tell" likewise for a model whose true d' sits on its margin. These functions draw studies
+from a known truth (evaluation/simulate.py), run the same code the report runs, and count. The
+tests keep short runs as guards; bench/error_rates.py runs the long ones that the README quotes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import optimize, stats
+
+from evaluation import tidy
+from evaluation.d_prime_bias import d_prime_scale
+from evaluation.detection import group_sdt
+from evaluation.equivalence import tost, tost_between
+from evaluation.rates import difference, group_rates
+from evaluation.simulate import StudyDesign, simulate_study
+
+MODEL = "model"
+
+# Designs the README's table reports (bench/error_rates.py) and the tests guard in short runs.
+# "all 8": every participant hears all 8 excerpts of each source; "10 of 40": 10 drawn from 40.
+RATE_DESIGNS = {
+    "40 x all 8 excerpts, criterion SD 1.0, excerpt SD 0": StudyDesign(
+        participants=40, trials_per_source=8, items_per_source=8, threshold_sd=1.0
+    ),
+    "40 x all 8 excerpts, criterion SD 0, excerpt SD 0.3": StudyDesign(
+        participants=40, trials_per_source=8, items_per_source=8, item_sd=0.3
+    ),
+    "40 x all 8 excerpts, criterion SD 0.5, excerpt SD 0.3": StudyDesign(
+        participants=40, trials_per_source=8, items_per_source=8, threshold_sd=0.5, item_sd=0.3
+    ),
+    "40 x all 8 excerpts, criterion SD 1.0, excerpt SD 0.3": StudyDesign(
+        participants=40, trials_per_source=8, items_per_source=8, threshold_sd=1.0, item_sd=0.3
+    ),
+    "40 x all 8 excerpts, criterion SD 1.0, excerpt SD 0.5": StudyDesign(
+        participants=40, trials_per_source=8, items_per_source=8, threshold_sd=1.0, item_sd=0.5
+    ),
+    "100 x 10 of 40 excerpts, criterion SD 1.0, excerpt SD 0": StudyDesign(
+        participants=100, trials_per_source=10, items_per_source=40, threshold_sd=1.0
+    ),
+    "20 x 5 of 10 excerpts, criterion SD 0.5, excerpt SD 0.3": StudyDesign(
+        participants=20, trials_per_source=5, items_per_source=10, threshold_sd=0.5, item_sd=0.3
+    ),
+}
+
+D_PRIME_DESIGNS = {
+    "100 x 10 of 20 excerpts, criterion 0.5 (SD 0.5), excerpt SD 0.3": StudyDesign(
+        participants=100, trials_per_source=10, items_per_source=20, threshold_sd=0.5, item_sd=0.3
+    ),
+    "200 x 10 human + 5 model of 30, criterion 0.5 (SD 0.5), excerpt SD 0.3": StudyDesign(
+        participants=200,
+        trials_per_source=5,
+        human_trials=10,
+        items_per_source=30,
+        threshold_sd=0.5,
+        item_sd=0.3,
+    ),
+    "200 x 10 human + 5 model of 30, criterion 1.0 (SD 1.0), excerpt SD 0.3": StudyDesign(
+        participants=200,
+        trials_per_source=5,
+        human_trials=10,
+        items_per_source=30,
+        threshold=1.0,
+        threshold_sd=1.0,
+        item_sd=0.3,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DifferenceErrors:
+    """A model's difference from the human rate over simulated studies."""
+
+    studies: int
+    coverage: float  # share of 95% intervals holding the true difference
+    se_ratio: float  # root mean estimated variance / the estimates' SD
+    false_pass: float  # share of studies whose TOST called it equivalent (true diff on the margin)
+
+
+@dataclass(frozen=True)
+class DPrimeErrors:
+    """The d' tests over simulated studies, with the mean corrected d' read on its own scale
+    ("plain") and through d_prime_bias's map ("ours")."""
+
+    studies: int
+    rejected: float  # share where the test of d' = 0 rejected
+    plain_rejected: float
+    passed: float  # share where the TOST against +-margin called it equivalent
+    plain_passed: float
+
+
+def on_the_margin(design: StudyDesign, margin: float) -> StudyDesign:
+    """``design`` with one model judged human exactly ``margin`` less often than human excerpts."""
+    human = design.true_rate_human(0.0)
+
+    def gap(d_prime: float) -> float:
+        return human - design.true_rate_human(d_prime) - margin
+
+    d_prime = optimize.brentq(gap, 0.0, 10.0)
+    return replace(design, model_d_primes={MODEL: d_prime})
+
+
+def with_true_d_prime(design: StudyDesign, d_prime: float) -> StudyDesign:
+    """``design`` with one model whose participant-average d' (true_d_prime) is ``d_prime``."""
+    return replace(design, model_d_primes={MODEL: d_prime * float(np.sqrt(1 + design.item_sd**2))})
+
+
+def difference_errors(
+    design: StudyDesign, margin: float, alpha: float, studies: int, seed: int = 0
+) -> DifferenceErrors:
+    """Coverage and false-pass rate for a model on the margin (see ``on_the_margin``)."""
+    design = on_the_margin(design, margin)
+    truth = -margin
+    estimates, variances, covered, passed = [], [], 0, 0
+    for study in range(seed, seed + studies):
+        frame, _ = simulate_study(design, seed=study)
+        rates = group_rates(
+            frame[tidy.JUDGED_HUMAN], frame[tidy.SOURCE], frame[tidy.PARTICIPANT], frame[tidy.ITEM]
+        )
+        diff = difference(rates, MODEL, tidy.HUMAN)
+        estimates.append(diff.estimate)
+        variances.append(diff.se**2)
+        covered += bool(diff.ci_low <= truth <= diff.ci_high)
+        passed += tost(diff.estimate, diff.se, diff.df, margin, alpha).equivalent
+    return DifferenceErrors(
+        studies=studies,
+        coverage=covered / studies,
+        se_ratio=float(np.sqrt(np.nanmean(variances)) / np.std(estimates)),
+        false_pass=passed / studies,
+    )
+
+
+def d_prime_errors(
+    design: StudyDesign,
+    true_d_prime: float,
+    margin: float,
+    alpha: float,
+    studies: int,
+    seed: int = 0,
+) -> DPrimeErrors:
+    """How often each d' test fires for a model of participant-average d' ``true_d_prime``.
+
+    At ``true_d_prime`` = 0 ``rejected`` is the size of the test of d' = 0; at +-``margin``,
+    ``passed`` is the false "cannot tell" rate of the TOST.
+    """
+    design = with_true_d_prime(design, true_d_prime)
+    counts = np.zeros(4)
+    for study in range(seed, seed + studies):
+        frame, _ = simulate_study(design, seed=study)
+        group = group_sdt(frame, MODEL)
+        mean, se, df = group.d_prime.estimate, group.d_prime.se, group.df
+        scale = d_prime_scale(group.counts, mean)
+        zero = scale.expected_at(0.0)
+        counts += [
+            2 * stats.t.sf(abs(mean - zero) / se, df) < alpha,
+            2 * stats.t.sf(abs(mean) / se, df) < alpha,
+            tost_between(
+                mean, se, df, scale.expected_at(-margin), scale.expected_at(margin), alpha
+            ).equivalent,
+            tost_between(mean, se, df, -margin, margin, alpha).equivalent,
+        ]
+    return DPrimeErrors(studies, *(float(share) for share in counts / studies))
