@@ -119,7 +119,6 @@ def test_a_researcher_runs_an_experiment_from_the_browser(
         "Input window (steps)": "8",
         "Window stride (steps)": "4",
         "Training windows per epoch": "16",
-        "Validation windows": "8",
         "Piano-roll steps per beat": "2",
     }.items():
         page.get_by_label(label, exact=True).fill(value)
