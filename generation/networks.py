@@ -71,14 +71,16 @@ class NADEHead(nn.Module):
 
     A NADE over the D features of one frame, in key order from the lowest: feature d is on with
     probability sigmoid(b_d + V_d . sigmoid(c + sum_{k<d} v_k W_k)), where the biases b and c come
-    from the recurrent state and W, V are shared. The product of these conditionals is an exact,
-    normalised distribution over all 2^D frames, so its negative log-likelihood is the exact NLL.
+    from the recurrent state (through dropout, as the seed's head has) and W, V are shared. The
+    product of these conditionals is an exact, normalised distribution over all 2^D frames, so
+    its negative log-likelihood is the exact NLL.
     Training scores all D conditionals at once from the true frame (a cumulative sum over keys);
     sampling decides the keys one after another, for a whole batch at a time.
     """
 
-    def __init__(self, hidden_size: int, out_dim: int, nade_hidden: int):
+    def __init__(self, hidden_size: int, out_dim: int, nade_hidden: int, dropout: float = 0.0):
         super().__init__()
+        self.dropout = nn.Dropout(dropout)
         self.visible_bias = nn.Linear(hidden_size, out_dim)
         self.hidden_bias = nn.Linear(hidden_size, nade_hidden)
         self.W = nn.Parameter(torch.randn(out_dim, nade_hidden) * 0.01)
@@ -92,6 +94,7 @@ class NADEHead(nn.Module):
         """Logits (..., D) of each feature given the state and the target's features below it."""
         if target is None:
             raise ValueError("the NADE head scores a frame given its lower keys: pass the target")
+        hidden = self.dropout(hidden)
         contribution = target.to(self.W.dtype).unsqueeze(-1) * self.W
         below = torch.cumsum(contribution, dim=-2) - contribution
         activation = torch.sigmoid(self.hidden_bias(hidden).unsqueeze(-2) + below)
@@ -99,6 +102,7 @@ class NADEHead(nn.Module):
 
     def sample(self, hidden: torch.Tensor, pick) -> torch.Tensor:
         """A frame per row of hidden (B, H), key by key: pick(logits (B, 1)) decides each key."""
+        hidden = self.dropout(hidden)
         visible = self.visible_bias(hidden)
         activation = self.hidden_bias(hidden)
         keys = []
@@ -116,7 +120,7 @@ def roll_head(
     if head == "independent":
         return IndependentHead(hidden_size, dense_size, dense_dropout, out_dim, relu=True)
     if head == "nade":
-        return NADEHead(hidden_size, out_dim, nade_hidden)
+        return NADEHead(hidden_size, out_dim, nade_hidden, dense_dropout)
     raise ValueError(f"head must be one of {', '.join(HEADS)}, not {head!r}")
 
 
