@@ -144,7 +144,7 @@ class TrainingRunForm(forms.Form):
     patience = _int(
         "Early-stopping patience (epochs)", "patience", 0, False, "empty: never stop early"
     )
-    batch_size = _int("Batch size", "batch_size")
+    batch_size = _int("Batch size", "batch_size", 1, False, "empty: the network's")
     learning_rate = forms.FloatField(
         label="Learning rate", min_value=1e-7, max_value=1.0, initial=_default("learning_rate")
     )

@@ -2,7 +2,9 @@
 
 Constructor defaults are the original sizes; every size is a parameter so tests and demos can
 shrink them. Each class also says how it trains by default (`training_defaults`), so one page
-describes a network and the training code reads its defaults from here. All three expose their
+describes a network and the training code reads its defaults from here. Models trained at every
+step take 16 chunks a batch: a corpus of a few hundred chorales makes only a few hundred chunks,
+and 64 a batch left a few updates an epoch. All three expose their
 recurrent state so sampling can carry it forward one step at a time instead of re-running a
 whole window for every new step, as the original predict.py did.
 
@@ -129,10 +131,12 @@ class TokenLSTM(nn.Module):
 
     A positive embedding_dim learns an embedding of the tokens (the default). With 0 the input is,
     as in the original, the token index divided by the vocabulary size: one float per step, which
-    makes neighbouring indices (unrelated notes and chords) look alike to the network.
+    makes neighbouring indices (unrelated notes and chords) look alike to the network. It trains
+    with Adam: with the seed's RMSprop (lr 1e-3) the 512 x 3 network stayed at the unigram
+    frequencies for three epochs of the Bach chorales, where Adam was 10% below them after four.
     """
 
-    training_defaults = {"loss": "ce", "optimizer": "rmsprop", "positions": "all"}
+    training_defaults = {"loss": "ce", "optimizer": "adam", "positions": "all", "batch_size": 16}
 
     def __init__(
         self,
@@ -172,7 +176,7 @@ class TokenLSTM(nn.Module):
 class RollLSTM(nn.Module):
     """Seq2one over piano-roll frames (the seed's NextNoteModel): predicts the next frame."""
 
-    training_defaults = {"loss": "ce", "optimizer": "adam", "positions": "all"}
+    training_defaults = {"loss": "ce", "optimizer": "adam", "positions": "all", "batch_size": 16}
 
     def __init__(
         self,
@@ -216,7 +220,7 @@ class RollSeq2Seq(nn.Module):
     needs a Python loop (as the original did for every ratio).
     """
 
-    training_defaults = {"loss": "focal", "optimizer": "adam", "positions": "all"}
+    training_defaults = {"loss": "focal", "optimizer": "adam", "positions": "all", "batch_size": 64}
 
     def __init__(
         self,

@@ -92,7 +92,7 @@ class TrainConfig:
     lr_decay: float = 0.5
     lr_patience: int = 3
     bias_init: str = "marginal"
-    batch_size: int = 64
+    batch_size: int | None = None
     epochs: int = 100
     patience: int | None = 10
     seed: int = 0
@@ -102,10 +102,10 @@ class TrainConfig:
     def __post_init__(self):
         if self.model not in MODEL_KINDS:
             raise ValueError(f"model must be one of {', '.join(MODEL_KINDS)}, not {self.model!r}")
-        for name in ("input_dim", "window", "batch_size", "epochs"):
+        for name in ("input_dim", "window", "epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        for name in ("hidden_size", "dense_size", "nade_hidden"):
+        for name in ("hidden_size", "dense_size", "nade_hidden", "batch_size"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
