@@ -142,11 +142,21 @@ CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 6 * 3600)
 
+# The client's address: how many reverse proxies stand in front of the web process (0: none, so
+# forwarding headers are ignored), and the header they write it in. See config/client_address.py.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ValueError(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} must be 0 or more")
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "X-Forwarded-For")
+
 # Participant surveys: anonymous posts allowed per window, per address and per participant.
 SURVEY_RATE_WINDOW_SECONDS = env_int("SURVEY_RATE_WINDOW_SECONDS", 60)
 SURVEY_RATE_PER_IP = env_int("SURVEY_RATE_PER_IP", 600)
 SURVEY_RATE_PER_PARTICIPANT = env_int("SURVEY_RATE_PER_PARTICIPANT", 60)
 SURVEY_COOKIE_DAYS = env_int("SURVEY_COOKIE_DAYS", 14)
+# An answer is refused when it reaches the server sooner after its trial page was first shown
+# than the excerpt lasts, less this allowance (milliseconds).
+SURVEY_LISTEN_ALLOWANCE_MS = env_int("SURVEY_LISTEN_ALLOWANCE_MS", 1000)
 
 # Music and learning.
 SHARED_DIR = Path(env_str("SHARED_DIR", str(BASE_DIR.parent / "shared")))
