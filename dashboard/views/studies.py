@@ -15,7 +15,7 @@ from dashboard.forms import StudyForm
 from surveys.models import Study, StudyStimulus
 from surveys.models.attention import make_attention_clips
 from surveys.spec import study_stimulus_spec
-from surveys.views.participant import start_preview
+from surveys.views.joining import start_preview
 
 COUNTED = Q(participants__preview=False)
 
