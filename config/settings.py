@@ -133,14 +133,22 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
-# Production hardening: on whenever DEBUG is off (python manage.py check --deploy is clean).
+# The scheme the site is served with, said explicitly: https (the default when DEBUG is off)
+# makes cookies HTTPS-only and turns on HSTS and the redirect to HTTPS; http is for a local
+# trial without TLS, where Secure cookies would be dropped by the browser on any address but
+# localhost. The reverse proxy says which scheme a request came by (X-Forwarded-Proto).
+SITE_SCHEME = env_str("SITE_SCHEME", "http" if DEBUG else "https")
+if SITE_SCHEME not in ("http", "https"):
+    raise ValueError(f"SITE_SCHEME={SITE_SCHEME!r} must be https or http")
+HTTPS = SITE_SCHEME == "https"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container's own health check speaks plain http
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
