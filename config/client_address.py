@@ -17,13 +17,14 @@ def meta_key(header: str) -> str:
     return "HTTP_" + header.strip().upper().replace("-", "_")
 
 
-def client_address(request: HttpRequest) -> str:
-    """The client's address per TRUSTED_PROXY_COUNT and CLIENT_IP_HEADER.
+def client_address(request: HttpRequest) -> str | None:
+    """The client's address per TRUSTED_PROXY_COUNT and CLIENT_IP_HEADER; None when the request
+    names none (one made inside the process, not received from a network).
 
     A request whose header holds fewer addresses than there are trusted proxies did not come
     through them all; it falls back to REMOTE_ADDR rather than believe the header.
     """
-    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    remote = request.META.get("REMOTE_ADDR") or None
     proxies = settings.TRUSTED_PROXY_COUNT
     if not proxies:
         return remote
