@@ -38,22 +38,28 @@ class NotAccepting(Exception):
         self.full = full
 
 
-def current_step(participant: Participant) -> str:
+def locate(participant: Participant) -> tuple[str, Trial | None]:
+    """Where the participant belongs, and at the trial step which trial comes next."""
     if participant.completed_at:
-        return DONE
+        return DONE, None
     if not participant.consented_at:
-        return CONSENT
+        return CONSENT, None
     if participant.screened_out_at:
-        return SCREENED_OUT
+        return SCREENED_OUT, None
     if not participant.holds_place() and participant.study.is_full():
-        return TIME_UP
+        return TIME_UP, None
     if participant.headphone_passed is None and participant.study.headphone_trials:
-        return HEADPHONES
+        return HEADPHONES, None
     if not participant.instructions_read_at:
-        return INSTRUCTIONS
-    if next_trial(participant) is not None:
-        return TRIAL
-    return QUESTIONS
+        return INSTRUCTIONS, None
+    trial = next_trial(participant)
+    if trial is not None:
+        return TRIAL, trial
+    return QUESTIONS, None
+
+
+def current_step(participant: Participant) -> str:
+    return locate(participant)[0]
 
 
 def next_trial(participant: Participant) -> Trial | None:

@@ -109,9 +109,8 @@ def save_answer(trial: Trial, form: AnswerForm) -> Answer:
 
 
 def _is_next(participant: Participant, current: Trial) -> bool:
-    if flow.current_step(participant) != flow.TRIAL:
-        return False
-    return flow.next_trial(participant).pk == current.pk
+    step, trial = flow.locate(participant)
+    return step == flow.TRIAL and trial.pk == current.pk
 
 
 def _sound_seconds(trial: Trial) -> float:
@@ -164,14 +163,16 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
         form = AnswerForm()
         if current.first_shown_at is None:
             Trial.objects.filter(pk=current.pk).update(first_shown_at=timezone.now())
-    counted = participant.trials.exclude(kind=Trial.Kind.PRACTICE)
+    counted = list(
+        participant.trials.exclude(kind=Trial.Kind.PRACTICE).values_list("position", flat=True)
+    )
     context = {
         "study": study,
         "form": form,
         "refusal": refusal,
         "practice": current.kind == Trial.Kind.PRACTICE,
-        "number": counted.filter(position__lte=position).count(),
-        "total": counted.count(),
+        "number": sum(p <= position for p in counted),
+        "total": len(counted),
         "audio_url": reverse("surveys:audio", args=[current.audio_token]),
         "offer_ogg": offers_ogg(study),
         "action": reverse("surveys:trial", args=[slug, position]),

@@ -9,7 +9,7 @@ import functools
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
@@ -39,10 +39,23 @@ def _participant(request: HttpRequest, study: Study) -> Participant | None:
     return Participant.objects.filter(study=study, token=token).select_related("study").first()
 
 
+def _visitor(request: HttpRequest, slug: str) -> tuple[Study | None, Participant | None]:
+    """The study and the cookie's participant, looked up once per request (the rate limits and
+    the view both ask)."""
+    known = getattr(request, "_survey_visitor", None)
+    if known is None or known[0] != slug:
+        study = Study.objects.filter(slug=slug).first()
+        participant = _participant(request, study) if study else None
+        known = (slug, study, participant)
+        request._survey_visitor = known
+    return known[1], known[2]
+
+
 def visit(request: HttpRequest, slug: str) -> tuple[Study, Participant | None]:
     """The study and the visitor's participant; a draft is a 404 to all but its previews."""
-    study = get_object_or_404(Study, slug=slug)
-    participant = _participant(request, study)
+    study, participant = _visitor(request, slug)
+    if study is None:
+        raise Http404("No such study")
     if study.state == Study.State.DRAFT and not (participant and participant.preview):
         raise Http404("No such study")
     return study, participant
@@ -57,11 +70,8 @@ def page(
 
 
 def _is_preview(request: HttpRequest, slug: str) -> bool:
-    token = request.COOKIES.get(cookie_name(slug))
-    return (
-        bool(token)
-        and Participant.objects.filter(study__slug=slug, token=token, preview=True).exists()
-    )
+    _, participant = _visitor(request, slug)
+    return participant is not None and participant.preview
 
 
 def limit_participant_posts(view):
@@ -91,10 +101,10 @@ def set_cookie(response: HttpResponse, participant: Participant) -> HttpResponse
 
 
 def step_url(participant: Participant) -> str:
-    step = flow.current_step(participant)
+    step, trial = flow.locate(participant)
     slug = participant.study.slug
     if step == flow.TRIAL:
-        return reverse("surveys:trial", args=[slug, flow.next_trial(participant).position])
+        return reverse("surveys:trial", args=[slug, trial.position])
     return reverse(STEP_URLS[step], args=[slug])
 
 
@@ -111,9 +121,10 @@ def require(request: HttpRequest, slug: str, step: str):
     _, participant = visit(request, slug)
     if participant is None:
         return None, redirect("surveys:entry", slug)
-    Participant.objects.filter(pk=participant.pk).update(last_seen_at=timezone.now())
-    if request.method == "POST" and participant.consented:
-        flow.keep_place(participant)
+    if request.method == "POST":
+        Participant.objects.filter(pk=participant.pk).update(last_seen_at=timezone.now())
+        if participant.consented:
+            flow.keep_place(participant)
     if flow.current_step(participant) != step:
         return None, redirect(step_url(participant))
     return participant, None
