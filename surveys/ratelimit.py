@@ -1,7 +1,7 @@
 """Rate limits on anonymous posts, counted in the Django cache (Redis) so every web process shares
 them. Generous enough for a lab where many people share one address; a participant's own posts
 are limited separately so one script cannot flood the answers. The address is the client's own,
-behind the trusted proxies (config.client_address), never the proxy's."""
+behind the trusted proxies (surveys.client_address), never the proxy's."""
 
 import functools
 
@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import render
 
-from config.client_address import client_address
+from surveys.client_address import client_address
 
 
 def _over(key: str, limit: int, window: int) -> bool:

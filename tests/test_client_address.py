@@ -6,7 +6,7 @@ import secrets
 import pytest
 from django.test import Client, RequestFactory
 
-from config.client_address import client_address
+from surveys.client_address import client_address
 from tests.surveys.factories import open_study
 
 PROXY = "172.18.0.3"  # the proxy next to the web process: REMOTE_ADDR
