@@ -104,6 +104,9 @@ def test_report_page_and_downloads(answered_study, researcher_client):
         "seq2seq",
     ):
         assert text in html
+    # Four opened the link, three walked through; nobody is recorded before consenting.
+    words = " ".join(html.split())
+    assert "The link was opened 4 times" in words and "recorded (from consent on)" in words
     data = json.loads(researcher_client.get(f"{base}/report.json?margin=0.05").content)
     assert data["settings"]["margin"] == 0.05
     assert data["settings"]["d_prime_margin"] == 0.3  # fixed when the study opened
