@@ -197,6 +197,9 @@ TORCH_THREADS = _TORCH_THREADS or None
 # A running job whose task no live worker holds is orphaned (its worker died), but only after
 # this long since it was queued or picked up, so a job just changing hands is not flagged.
 JOB_ORPHAN_GRACE_SECONDS = env_int("JOB_ORPHAN_GRACE_SECONDS", 120)
+# A job whose worker is lost (killed mid-task) goes back to the queue; after this many such
+# redeliveries in a row it is failed with the reason instead of looping forever.
+JOB_MAX_REDELIVERIES = env_int("JOB_MAX_REDELIVERIES", 3)
 
 LOGGING = {
     "version": 1,
