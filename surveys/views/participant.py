@@ -78,14 +78,12 @@ def _correct(trial: Trial, judged_human: bool) -> bool | None:
 def save_answer(trial: Trial, form: AnswerForm) -> Answer:
     """Store the answer unless one exists; the first answer wins and is never replaced.
 
-    The one-to-one key makes the database the arbiter between simultaneous posts; a busy
-    database (SQLite under concurrent writers) is retried rather than losing the answer.
+    The one-to-one key makes the database the arbiter between simultaneous posts: the insert is
+    tried first, and the answer already stored returned when it is refused. A busy database
+    (SQLite under concurrent writers) is retried rather than losing the answer.
     """
     data = form.cleaned_data
     for attempt in range(SAVE_ATTEMPTS):
-        existing = Answer.objects.filter(trial=trial).first()
-        if existing is not None:
-            return existing
         try:
             with transaction.atomic():
                 return Answer.objects.create(
@@ -101,7 +99,9 @@ def save_answer(trial: Trial, form: AnswerForm) -> Answer:
                     request_id=data["request_id"] or "",
                 )
         except IntegrityError:
-            continue
+            existing = Answer.objects.filter(trial=trial).first()
+            if existing is not None:
+                return existing
         except OperationalError:
             if attempt == SAVE_ATTEMPTS - 1:
                 raise
@@ -138,7 +138,7 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
         return redirect("surveys:entry", slug)
     current = (
         participant.trials.filter(position=position)
-        .select_related("item__stimulus", "attention_clip")
+        .select_related("item__stimulus", "attention_clip", "answer")
         .first()
     )
     if current is None:
@@ -146,13 +146,15 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
     refusal = ""
     if request.method == "POST":
         # An answer to the next trial in order is stored even when the participant's place has
-        # lapsed meanwhile: they are told afterwards, and what they answered is never lost.
-        answered = Answer.objects.filter(trial=current).exists()
+        # lapsed meanwhile: they are told afterwards, and what they answered is never lost. A
+        # trial answered already (a retry, a double click) keeps its first answer.
+        answered = hasattr(current, "answer")
         if not answered and flow.next_trial(participant) != current:
             return redirect(step_url(participant))
         form = AnswerForm(request.POST)
-        if form.is_valid() and (answered or _listened(current)):
-            save_answer(current, form)
+        if answered or (form.is_valid() and _listened(current)):
+            if not answered:
+                save_answer(current, form)
             flow.keep_place(participant)
             return redirect(step_url(participant))
         if form.is_valid():
