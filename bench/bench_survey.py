@@ -9,6 +9,12 @@ asking the bare /healthz view for as long. Then the database is checked: every a
 stored once, none lost, and no participant row without consent.
 
     python bench/bench_survey.py [--participants 256] [--concurrency 64] [--workers 5]
+                                 [--listen SECONDS] [--decide SECONDS]
+
+By default participants answer the moment a page arrives, so the server runs at its limit and
+the request rate compares with the bare view's. With --listen (excerpts that long, which the
+server then enforces) and --decide (a random answering time) they behave like people, and the
+answer-POST latency is what 64 people at once would see.
 
 It makes (and afterwards drops) its own PostgreSQL database, BENCH_DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/turing_music_bench), and uses the Redis database
@@ -51,9 +57,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--trials", type=int, default=8, help="excerpts per participant")
     parser.add_argument(
         "--listen",
-        action="store_true",
-        help="wait each excerpt's length before answering, as a person would (by default they "
-        "answer at once: the excerpts are shorter than the server's allowance, so it accepts)",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="excerpts last this long (the server then refuses earlier answers) and each "
+        "participant listens that long before answering, as people do; by default they answer "
+        "at once, so the server runs at its limit",
+    )
+    parser.add_argument(
+        "--decide",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="after listening, each participant takes a random time up to this to answer",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
@@ -95,12 +111,9 @@ def drop_database(url: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def set_up(n_participants: int, trials: int) -> float:
-    """Migrates, collects static files and opens a study; returns how long its excerpts last.
-
-    The excerpts are short real MP3 and Ogg/Opus tones (the test suite's), so a participant
-    waits for the sound as the server requires without the run lasting minutes.
-    """
+def set_up(n_participants: int, trials: int, listen_seconds: float) -> None:
+    """Migrates, collects static files and opens a study over short real MP3 and Ogg/Opus tones
+    (the test suite's), declared `listen_seconds` long when that is given."""
     import django
     from django.core.management import call_command
 
@@ -119,11 +132,11 @@ def set_up(n_participants: int, trials: int) -> float:
         target_participants=n_participants,
         completion_url="",
     )
-    seconds = max(s.duration_seconds for s in study.stimuli.all())
+    if listen_seconds:
+        study.stimuli.update(duration_seconds=listen_seconds)
     from django.db import connections
 
     connections.close_all()
-    return seconds
 
 
 def free_port() -> int:
@@ -177,13 +190,15 @@ async def bare_view(base: str, concurrency: int, seconds: float) -> float:
     return done / (time.perf_counter() - started)
 
 
-async def survey(base: str, n: int, concurrency: int, listen_seconds: float) -> tuple:
+async def survey(
+    base: str, n: int, concurrency: int, listen_seconds: float, decide_seconds: float
+) -> tuple:
     tally = Tally()
     gate = asyncio.Semaphore(concurrency)
 
     async def one(number: int) -> None:
         async with gate:
-            await Participant(base, SLUG, number, tally, listen_seconds).run()
+            await Participant(base, SLUG, number, tally, listen_seconds, decide_seconds).run()
 
     started = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(n)))
@@ -228,15 +243,14 @@ def main() -> int:
     os.environ.update(env)
     fresh_database(env["DATABASE_URL"])
     redis.Redis.from_url(env["CACHE_URL"]).flushdb()
-    excerpt_seconds = set_up(args.participants, args.trials)
-    listen_seconds = excerpt_seconds if args.listen else 0.0
+    set_up(args.participants, args.trials, args.listen)
     port = free_port()
     server = start_server(env, port, args.workers)
     base = f"http://127.0.0.1:{port}"
     try:
         asyncio.run(bare_view(base, args.concurrency, 2.0))  # warm every worker up
         tally, elapsed = asyncio.run(
-            survey(base, args.participants, args.concurrency, listen_seconds)
+            survey(base, args.participants, args.concurrency, args.listen, args.decide)
         )
         bare = asyncio.run(bare_view(base, args.concurrency, max(elapsed, 5.0)))
     finally:
@@ -253,7 +267,8 @@ def main() -> int:
     answers_ms = [1000 * s for s in tally.answer_seconds]
     print(
         f"survey: {args.participants} participants, {args.concurrency} at a time, "
-        f"{args.trials} excerpts each; gunicorn with {args.workers} workers"
+        f"{args.trials} excerpts each, listening {args.listen:g} s and deciding up to "
+        f"{args.decide:g} s; gunicorn with {args.workers} workers"
     )
     print(
         f"  completed participants/s  {tally.completed / elapsed:8.2f}  "

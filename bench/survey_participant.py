@@ -44,11 +44,20 @@ class Tally:
 
 
 class Participant:
-    def __init__(self, base: str, slug: str, number: int, tally: Tally, listen_seconds: float):
+    def __init__(
+        self,
+        base: str,
+        slug: str,
+        number: int,
+        tally: Tally,
+        listen_seconds: float,
+        decide_seconds: float = 0.0,
+    ):
         self.base = base
         self.slug = slug
         self.tally = tally
         self.listen_seconds = listen_seconds
+        self.decide_seconds = decide_seconds
         self.address = f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256 + 1}"
         self.rng = random.Random(number)
 
@@ -110,7 +119,7 @@ class Participant:
         path, page = await self._get(session, await self._post(session, path, page, {}))
         while "/t/" in path:
             await self._audio(session, page)
-            await asyncio.sleep(self.listen_seconds)
+            await asyncio.sleep(self.listen_seconds + self.rng.uniform(0, self.decide_seconds))
             judgment = self.rng.choice(("person", "computer"))
             answer = {**ANSWER_FIELDS, "judgment": judgment, "request_id": uuid.uuid4().hex}
             answer["listening_ms"] = str(round(self.listen_seconds * 1000))
