@@ -24,7 +24,7 @@ RUN pip install --no-cache-dir .
 COPY . .
 RUN DEBUG=0 SECRET_KEY=build-only python manage.py collectstatic --noinput
 
-RUN useradd --create-home app && mkdir -p /data/media && chown -R app /data /app
+RUN useradd --create-home app && mkdir -p /data/media /data/static && chown -R app /data /app
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -7,6 +7,7 @@ DEBUG=0 and ALLOWED_HOSTS.
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "worker",
     "generation",
     "surveys",
@@ -46,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -90,6 +93,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes), for the dashboard and the admin alike: after
+# LOGIN_FAILURE_LIMIT failed logins from one address, or for one user name, logging in is
+# refused (even with the right password) until LOGIN_COOLOFF_MINUTES have passed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "surveys.client_address.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/dashboard/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -117,14 +133,22 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
-# Production hardening: on whenever DEBUG is off (python manage.py check --deploy is clean).
+# The scheme the site is served with, said explicitly: https (the default when DEBUG is off)
+# makes cookies HTTPS-only and turns on HSTS and the redirect to HTTPS; http is for a local
+# trial without TLS, where Secure cookies would be dropped by the browser on any address but
+# localhost. The reverse proxy says which scheme a request came by (X-Forwarded-Proto).
+SITE_SCHEME = env_str("SITE_SCHEME", "http" if DEBUG else "https")
+if SITE_SCHEME not in ("http", "https"):
+    raise ValueError(f"SITE_SCHEME={SITE_SCHEME!r} must be https or http")
+HTTPS = SITE_SCHEME == "https"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container's own health check speaks plain http
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -142,11 +166,21 @@ CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 6 * 3600)
 
+# The client's address: how many reverse proxies stand in front of the web process (0: none, so
+# forwarding headers are ignored), and the header they write it in. See surveys/client_address.py.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ValueError(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} must be 0 or more")
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "X-Forwarded-For")
+
 # Participant surveys: anonymous posts allowed per window, per address and per participant.
 SURVEY_RATE_WINDOW_SECONDS = env_int("SURVEY_RATE_WINDOW_SECONDS", 60)
 SURVEY_RATE_PER_IP = env_int("SURVEY_RATE_PER_IP", 600)
 SURVEY_RATE_PER_PARTICIPANT = env_int("SURVEY_RATE_PER_PARTICIPANT", 60)
 SURVEY_COOKIE_DAYS = env_int("SURVEY_COOKIE_DAYS", 14)
+# An answer is refused when it reaches the server sooner after its trial page was first shown
+# than the excerpt lasts, less this allowance (milliseconds).
+SURVEY_LISTEN_ALLOWANCE_MS = env_int("SURVEY_LISTEN_ALLOWANCE_MS", 1000)
 
 # Music and learning.
 SHARED_DIR = Path(env_str("SHARED_DIR", str(BASE_DIR.parent / "shared")))
@@ -163,6 +197,9 @@ TORCH_THREADS = _TORCH_THREADS or None
 # A running job whose task no live worker holds is orphaned (its worker died), but only after
 # this long since it was queued or picked up, so a job just changing hands is not flagged.
 JOB_ORPHAN_GRACE_SECONDS = env_int("JOB_ORPHAN_GRACE_SECONDS", 120)
+# A job whose worker is lost (killed mid-task) goes back to the queue; after this many such
+# redeliveries in a row it is failed with the reason instead of looping forever.
+JOB_MAX_REDELIVERIES = env_int("JOB_MAX_REDELIVERIES", 3)
 
 LOGGING = {
     "version": 1,

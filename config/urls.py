@@ -1,7 +1,10 @@
-"""Top-level URL map: participant pages, researcher dashboard, reports, admin."""
+"""Top-level URL map: participant pages, researcher dashboard, reports, admin.
 
-from django.conf import settings
-from django.conf.urls.static import static
+Media files (checkpoints, MIDI, audio, figures) have no URL of their own, in the demo as in
+production: participants hear sounds only through /a/<token>, researchers reach files only
+through views that check their login.
+"""
+
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
@@ -23,6 +26,3 @@ urlpatterns = [
     path("", include("surveys.urls")),
     path("dashboard/", include("dashboard.urls")),
 ]
-
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

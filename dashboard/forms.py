@@ -348,6 +348,12 @@ class StudyForm(forms.ModelForm):
         assume_scheme="https",
         help_text="Optional redirect on completion; {code} becomes the completion code.",
     )
+    screen_out_url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Optional link for someone screened out; {code} becomes the screen-out code.",
+    )
     rules_json = forms.CharField(
         label="Exclusion rules (JSON)",
         widget=forms.Textarea(attrs={"rows": 8}),
@@ -365,7 +371,12 @@ class StudyForm(forms.ModelForm):
             "attention_checks",
             "practice_trial",
             "headphone_trials",
+            "headphone_screen_out",
+            "screen_out_message",
+            "screen_out_url",
             "target_participants",
+            "overbooking",
+            "time_limit_minutes",
             "completion_url",
         ]
 

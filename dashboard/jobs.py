@@ -11,6 +11,11 @@ against the tasks live workers hold: missing there, a grace period after its att
 with no progress reported within that period, it is "orphaned" and can be restarted; when no
 worker answers at all the page says so instead. The progress heartbeat guards against a busy
 worker that misses the one-second question: a slow answer must not get a live job restarted.
+
+A row can also say "queued" with nothing behind it: its message was lost with the broker's
+memory (Redis restarted without persistence, or flushed). A pending row whose task id the broker
+no longer has, a grace period after it was queued, is "lost in the queue" and can be queued
+again (generation.tasks.reconciling, which every worker also runs as it starts).
 """
 
 import threading
@@ -29,8 +34,9 @@ from redis import RedisError
 
 from generation.models.runs import Job, Status
 from generation.tasks.queueing import QueueUnavailable
+from generation.tasks.reconciling import lost_in_queue, queue_again
 from worker.progress import PROGRESS_STATE, Progress, read_progress
-from worker.status import LiveTasks, live_tasks
+from worker.status import LiveTasks, live_tasks, queued_task_ids
 
 RECENT_TASKS_KEY = "dashboard:recent-tasks"
 RECENT_TASKS_KEPT = 20
@@ -54,8 +60,9 @@ _CELERY_STATES = {
 }
 ORPHANED = "orphaned"
 NO_WORKER = "no-worker"
+LOST_IN_QUEUE = "lost-in-queue"
 # Nothing more will happen to these without the researcher: the page stops polling.
-FINISHED = {"done", "failed", "stopped", ORPHANED}
+FINISHED = {"done", "failed", "stopped", ORPHANED, LOST_IN_QUEUE}
 # Seconds one picture of the workers' tasks serves the pages and polls of this web process.
 LIVE_TASKS_MAX_AGE = 5.0
 
@@ -86,6 +93,11 @@ class JobView:
             return "stopped"
         if self.state == ORPHANED:
             return "orphaned: its worker is gone (no live worker holds its task)"
+        if self.state == LOST_IN_QUEUE:
+            return (
+                "lost in the queue: its message is no longer in the broker (Redis restarted or "
+                "was emptied), so no worker will run it; queue it again"
+            )
         if self.state == NO_WORKER:
             return (
                 "no worker is running: the job was running, but no worker answers; "
@@ -124,28 +136,32 @@ def _live(task_id: str) -> Progress | None:
         return None
 
 
-class _LiveTasksMemo:
-    """One picture of the workers' tasks, shared by the rows of a page and the polls that
-    follow for a few seconds: asking the workers waits for their replies."""
+class _Memo:
+    """One picture of the broker (the workers' tasks, or the messages it holds), shared by the
+    rows of a page and the polls that follow for a few seconds: asking waits for replies."""
 
-    def __init__(self) -> None:
+    def __init__(self, ask: Callable[[], object]) -> None:
+        self._ask = ask
         self._lock = threading.Lock()
         self._taken = 0.0
-        self._tasks: LiveTasks | None = None
+        self._picture = None
+        self._fresh = False
 
-    def get(self) -> LiveTasks:
+    def get(self):
         with self._lock:
-            if self._tasks is None or time.monotonic() - self._taken > LIVE_TASKS_MAX_AGE:
-                self._tasks = live_tasks()
+            if not self._fresh or time.monotonic() - self._taken > LIVE_TASKS_MAX_AGE:
+                self._picture = self._ask()
                 self._taken = time.monotonic()
-            return self._tasks
+                self._fresh = True
+            return self._picture
 
     def forget(self) -> None:
         with self._lock:
-            self._tasks = None
+            self._fresh = False
 
 
-recent_live_tasks = _LiveTasksMemo()
+recent_live_tasks = _Memo(live_tasks)
+recent_queued_ids = _Memo(queued_task_ids)
 
 
 def worker_state(row: Job, progress: Progress | None, live: LiveTasks | None = None) -> str:
@@ -180,6 +196,8 @@ def describe_row(row, live: LiveTasks | None = None) -> JobView:
     percent = 100.0 * (row.progress or 0.0)
     eta = None
     message = getattr(row, "message", "")
+    if state == "queued" and _lost_in_queue(row):
+        return JobView(LOST_IN_QUEUE, round(percent, 1), None, message)
     progress = _live(row.task_id) if state in {"queued", "running"} else None
     if lost := worker_state(row, progress, live):
         # The result in Redis may still say PROGRESS: the dead attempt never wrote its end.
@@ -194,6 +212,37 @@ def describe_row(row, live: LiveTasks | None = None) -> JobView:
     if state == "done":
         percent = 100.0
     return JobView(state, round(percent, 1), eta, message, row.error if state == "failed" else "")
+
+
+def _lost_in_queue(row: Job, queued: frozenset[str] | None = None) -> bool:
+    """Whether a pending row's message is gone from the broker; the broker is asked only about
+    a row past its grace period, and one that cannot be reached proves nothing."""
+    if not lost_in_queue(row, frozenset()):
+        return False
+    queued = queued if queued is not None else recent_queued_ids.get()
+    return queued is not None and lost_in_queue(row, queued)
+
+
+def requeue_lost(request: HttpRequest, row: Job, what: str) -> None:
+    """Queues a job lost in the queue again, and says how it went. The broker is asked afresh,
+    and the job is sent once, however many clicks (or workers) ask together."""
+    if not _lost_in_queue(row, queued_task_ids()):
+        words = describe_row(row).words
+        messages.error(
+            request, f"{what} {row.pk} was not queued again: it is {words}; only a queued job "
+            "whose message was lost is queued again (and a stopped or failed one resumed).",
+        )  # fmt: skip
+        return
+    try:
+        sent = queue_again(row)
+    except QueueUnavailable as exc:
+        messages.error(request, f"{what} {row.pk} {exc}.")
+        return
+    recent_queued_ids.forget()
+    if sent:
+        messages.success(request, f"{what} {row.pk} queued again: its message had been lost.")
+    else:
+        messages.error(request, f"{what} {row.pk} changed while being queued again; reload.")
 
 
 def enqueued(request: HttpRequest, row: Job, send: Callable[[Job], object], what: str) -> bool:

@@ -11,6 +11,8 @@ function of that copy and a participant's facts, so it can be recomputed and tes
 
 from dataclasses import dataclass
 
+from surveys.questionnaire import MAX_TRAINING_YEARS
+
 DEFAULT_RULES: dict = {
     "require_completed": True,
     "headphone_min_correct": 5,
@@ -61,6 +63,38 @@ def validate_rules(rules: dict) -> dict:
             f"{D_PRIME_MARGIN_RANGE[0]} and {D_PRIME_MARGIN_RANGE[1]} (d' units), not {d_margin}"
         )
     return merged
+
+
+def unmet_rules(rules: dict, headphone_trials: int, attention_checks: int) -> list[str]:
+    """Why these rules cannot work in a study with this many headphone trials and attention
+    checks, one plain sentence per rule; [] when every participant could meet them.
+
+    Rules are checked against the study they belong to, not only against themselves: a study
+    with 3 headphone trials whose rules need 5 correct would exclude everyone who takes it.
+    """
+    rules = validate_rules(rules)
+    found = []
+    needed = rules["headphone_min_correct"]
+    if needed > headphone_trials:
+        has = f"has {headphone_trials}" if headphone_trials else "has none"
+        found.append(
+            f"The rules need {needed} headphone trials answered correctly, but the study {has}: "
+            f"set headphone_min_correct to {headphone_trials} or less, or add headphone trials."
+        )
+    allowed = rules["attention_max_failed"]
+    if allowed and not attention_checks:
+        found.append(
+            f"The rules allow {allowed} failed attention checks, but the study has none: "
+            "set attention_max_failed to 0, or add attention checks."
+        )
+    cut = rules["non_musician_max_years"]
+    if cut >= MAX_TRAINING_YEARS:
+        found.append(
+            f"The rules count up to {cut} years of musical training as a non-musician, but the "
+            f"questionnaire accepts at most {MAX_TRAINING_YEARS:g} years, so every answer would "
+            f"be a non-musician: set non_musician_max_years below {MAX_TRAINING_YEARS:g}."
+        )
+    return found
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,14 @@
 Every page asks `current_step` where the participant should be and redirects there when they
 arrive elsewhere (a reload, the back button, a return visit), so a participant always resumes
 where they left and never repeats or skips a step.
+
+Places: consent takes one of the study's places (target plus overbooking) for the study's time
+limit, and completing keeps it. Whatever changes how many places are taken (joining, taking a
+lapsed place again, completing) first locks the study's row, so simultaneous participants are
+counted one after another and the quota cannot overshoot.
 """
+
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count
@@ -11,7 +18,7 @@ from django.utils import timezone
 
 from surveys import headphone
 from surveys.assignment import ATTENTION, PoolItem, choose_practice, draw_trials
-from surveys.models import HeadphoneTrial, Participant, StudyStimulus, Trial
+from surveys.models import HeadphoneTrial, Participant, Study, StudyStimulus, Trial
 
 CONSENT = "consent"
 HEADPHONES = "headphones"
@@ -19,20 +26,40 @@ INSTRUCTIONS = "instructions"
 TRIAL = "trial"
 QUESTIONS = "questions"
 DONE = "done"
+SCREENED_OUT = "screened-out"
+TIME_UP = "time-up"
+
+
+class NotAccepting(Exception):
+    """The study takes no one new: it is closed, or every place is taken (`full`)."""
+
+    def __init__(self, full: bool):
+        super().__init__("every place is taken" if full else "the study is not open")
+        self.full = full
+
+
+def locate(participant: Participant) -> tuple[str, Trial | None]:
+    """Where the participant belongs, and at the trial step which trial comes next."""
+    if participant.completed_at:
+        return DONE, None
+    if not participant.consented_at:
+        return CONSENT, None
+    if participant.screened_out_at:
+        return SCREENED_OUT, None
+    if not participant.holds_place() and participant.study.is_full():
+        return TIME_UP, None
+    if participant.headphone_passed is None and participant.study.headphone_trials:
+        return HEADPHONES, None
+    if not participant.instructions_read_at:
+        return INSTRUCTIONS, None
+    trial = next_trial(participant)
+    if trial is not None:
+        return TRIAL, trial
+    return QUESTIONS, None
 
 
 def current_step(participant: Participant) -> str:
-    if participant.completed_at:
-        return DONE
-    if not participant.consented_at:
-        return CONSENT
-    if participant.headphone_passed is None and participant.study.headphone_trials:
-        return HEADPHONES
-    if not participant.instructions_read_at:
-        return INSTRUCTIONS
-    if next_trial(participant) is not None:
-        return TRIAL
-    return QUESTIONS
+    return locate(participant)[0]
 
 
 def next_trial(participant: Participant) -> Trial | None:
@@ -43,28 +70,103 @@ def next_headphone_trial(participant: Participant) -> HeadphoneTrial | None:
     return participant.headphone_trials.filter(response__isnull=True).order_by("position").first()
 
 
-def consent(participant: Participant) -> None:
-    """Record consent and lay out the headphone triplets from the participant's seed."""
+def _lock_study(study_id: int) -> Study:
+    """The study's row, locked until the transaction ends: the one queue for its places. The
+    lock leaves foreign keys alone, so answers and trials go on being stored meanwhile."""
+    return Study.objects.select_for_update(no_key=True).get(pk=study_id)
+
+
+def _admit(study: Study) -> None:
+    """Raises NotAccepting unless a new participant may take a place now (study locked)."""
+    if study.state != Study.State.OPEN:
+        raise NotAccepting(full=False)
+    if study.is_full():
+        raise NotAccepting(full=True)
+
+
+def _record_consent(participant: Participant, study: Study) -> None:
+    """Consent, the place it holds (never for a preview), and the headphone triplets laid out
+    from the participant's seed; a study without headphone trials scores its screen at once."""
+    now = timezone.now()
+    participant.consented_at = now
+    if not participant.preview:
+        participant.reserved_until = now + study.time_limit
+    if not study.headphone_trials:
+        participant.headphone_correct = 0
+        participant.headphone_passed = headphone.passed(0, study.rules["headphone_min_correct"])
+    participant.save()
+    layouts = headphone.draw_layouts(participant.seed, study.headphone_trials)
+    HeadphoneTrial.objects.bulk_create(
+        HeadphoneTrial(
+            participant=participant,
+            position=i + 1,
+            quiet_position=layout.quiet,
+            antiphase_position=layout.antiphase,
+        )
+        for i, layout in enumerate(layouts)
+    )
+
+
+def join(study: Study, prolific: dict[str, str]) -> Participant:
+    """A new participant, created by their consent and holding a place; or NotAccepting.
+
+    Someone whose Prolific id already takes part gets their own row back, not a second one.
+    """
     with transaction.atomic():
+        locked = _lock_study(study.pk)
+        pid = prolific.get("prolific_pid")
+        if pid:
+            known = locked.participants.filter(prolific_pid=pid, preview=False).first()
+            if known is not None:
+                return known
+        _admit(locked)
+        participant = Participant(study=locked, **prolific)
+        _record_consent(participant, locked)
+    return participant
+
+
+def consent(participant: Participant) -> None:
+    """Consent for a row made before it: a researcher's preview, which takes no place."""
+    with transaction.atomic():
+        study = _lock_study(participant.study_id)
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         if locked.consented_at:
             return
-        layouts = headphone.draw_layouts(locked.seed, locked.study.headphone_trials)
-        HeadphoneTrial.objects.bulk_create(
-            HeadphoneTrial(
-                participant=locked,
-                position=i + 1,
-                quiet_position=layout.quiet,
-                antiphase_position=layout.antiphase,
-            )
-            for i, layout in enumerate(layouts)
-        )
-        locked.consented_at = timezone.now()
-        locked.save(update_fields=["consented_at"])
+        if not locked.preview:
+            _admit(study)
+        _record_consent(locked, study)
+
+
+def keep_place(participant: Participant) -> bool:
+    """Whether the participant may go on: their place is still held, or it lapsed and the study
+    still has room, in which case it is held again for another time limit."""
+    if participant.holds_place():
+        return True
+    with transaction.atomic():
+        study = _lock_study(participant.study_id)
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        if not locked.holds_place():
+            if study.is_full():
+                return False
+            locked.reserved_until = timezone.now() + study.time_limit
+            locked.save(update_fields=["reserved_until"])
+    participant.reserved_until = locked.reserved_until
+    return True
+
+
+def listened_enough(
+    shown_at: datetime | None, now: datetime, seconds: float, allowance: float
+) -> bool:
+    """Whether an answer arriving `now` may count: the trial page was first shown at least the
+    sound's length ago, less an allowance. A page never shown cannot have been listened to."""
+    if shown_at is None:
+        return False
+    return now - shown_at >= timedelta(seconds=seconds - allowance)
 
 
 def answer_headphone(trial: HeadphoneTrial, response: int) -> None:
-    """Store one headphone answer (the first one wins) and score the screen when all are in."""
+    """Store one headphone answer (the first one wins) and score the screen when all are in.
+    A participant who fails is ended there when the study screens out, and their place freed."""
     layout = headphone.Layout(quiet=trial.quiet_position, antiphase=trial.antiphase_position)
     correct = headphone.is_correct(layout, response)
     with transaction.atomic():
@@ -78,10 +180,21 @@ def answer_headphone(trial: HeadphoneTrial, response: int) -> None:
         if any(a is None for a in answers):
             return
         participant.headphone_correct = sum(answers)
+        study = participant.study
         participant.headphone_passed = headphone.passed(
-            participant.headphone_correct, participant.study.rules["headphone_min_correct"]
+            participant.headphone_correct, study.rules["headphone_min_correct"]
         )
-        participant.save(update_fields=["headphone_correct", "headphone_passed"])
+        if not participant.headphone_passed and study.headphone_screen_out:
+            participant.screened_out_at = timezone.now()
+            participant.reserved_until = None
+        participant.save(
+            update_fields=[
+                "headphone_correct",
+                "headphone_passed",
+                "screened_out_at",
+                "reserved_until",
+            ]
+        )
 
 
 def assign_trials(participant: Participant) -> None:
@@ -150,12 +263,16 @@ def assign_trials(participant: Participant) -> None:
         locked.save(update_fields=["trials_assigned_at", "instructions_read_at"])
 
 
-def complete(participant: Participant) -> None:
-    """Close the participant's session: attention outcome, exclusion under the frozen rules."""
+def complete(participant: Participant) -> bool:
+    """Close the participant's session: attention outcome, exclusion under the frozen rules.
+    False, and nothing done, when their place lapsed and the study has filled meanwhile."""
     with transaction.atomic():
+        study = _lock_study(participant.study_id)
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         if locked.completed_at:
-            return
+            return True
+        if not locked.holds_place() and study.is_full():
+            return False
         checks = locked.answers.filter(trial__kind=Trial.Kind.ATTENTION)
         locked.attention_failed = checks.filter(correct=False).count()
         allowed = locked.study.rules["attention_max_failed"]
@@ -163,3 +280,4 @@ def complete(participant: Participant) -> None:
         locked.completed_at = timezone.now()
         locked.decide_exclusion()
         locked.save()
+    return True

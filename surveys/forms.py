@@ -2,19 +2,48 @@
 error and changes nothing. The researcher's study form is in dashboard/forms.py."""
 
 from django import forms
+from django.core import signing
 
 from surveys.models import Participant
-from surveys.questionnaire import ITEMS
+from surveys.questionnaire import ITEMS, MAX_TRAINING_YEARS
 
 SCALE = [(i, str(i)) for i in range(1, 6)]
 MAX_MS = 3_600_000
 CHOOSE_ONE = "Please choose one answer."
+# The study link's Prolific parameters and the participant fields that store them.
+PROLIFIC_PARAMS = {
+    "PROLIFIC_PID": "prolific_pid",
+    "STUDY_ID": "prolific_study_id",
+    "SESSION_ID": "prolific_session_id",
+}
+_START_SALT = "surveys.consent.start"
+
+
+def sign_start(fields: dict[str, str]) -> str:
+    """What the study link carried, signed for the consent form's hidden field."""
+    return signing.dumps(fields, salt=_START_SALT)
 
 
 class ConsentForm(forms.Form):
     agree = forms.BooleanField(
         required=True, label="I have read the information above and agree to take part."
     )
+    start = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_start(self) -> dict[str, str]:
+        """The study link's Prolific fields, as signed by this site; a forged value is refused
+        rather than stored under someone else's id."""
+        raw = self.cleaned_data["start"]
+        if not raw:
+            return {}
+        try:
+            fields = signing.loads(raw, salt=_START_SALT)
+        except signing.BadSignature:
+            raise forms.ValidationError(
+                "This page was changed on its way. Please open the study link again."
+            ) from None
+        known = set(PROLIFIC_PARAMS.values())
+        return {k: str(v)[:64] for k, v in fields.items() if k in known}
 
 
 class HeadphoneForm(forms.Form):
@@ -49,7 +78,7 @@ class QuestionnaireForm(forms.Form):
         label="For how many years have you had music lessons or played an instrument "
         "(including singing)? Write 0 if never.",
         min_value=0,
-        max_value=90,
+        max_value=MAX_TRAINING_YEARS,
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.5"}),
         error_messages={
             "required": "Please write a number of years (0 if never).",

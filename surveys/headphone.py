@@ -10,6 +10,7 @@ Woods, Siegel, Traer & McDermott (2017), Headphone screening to facilitate web-b
 experiments, Attention, Perception, & Psychophysics 79, 2064-2072.
 """
 
+import functools
 import random
 from dataclasses import dataclass
 
@@ -78,6 +79,13 @@ def encode_stereo_mp3(audio: np.ndarray, rate: int = SAMPLE_RATE, kbps: int = 19
     encoder.set_channels(2)
     encoder.set_quality(2)
     return bytes(encoder.encode(pcm.tobytes()) + encoder.flush())
+
+
+@functools.cache
+def layout_mp3(layout: Layout) -> bytes:
+    """A layout's sound, made once per process: encoding it takes tens of milliseconds and
+    there are only six layouts, each always the same bytes."""
+    return encode_stereo_mp3(triplet(layout))
 
 
 def is_correct(layout: Layout, response: int) -> bool:

@@ -7,6 +7,9 @@ of training it tells non-musicians apart.
 
 from dataclasses import dataclass
 
+# The most years of musical training the questionnaire accepts; the non-musician cut lies below.
+MAX_TRAINING_YEARS = 90
+
 AGREE = (
     "Completely disagree",
     "Strongly disagree",

@@ -1,6 +1,7 @@
 """Rate limits on anonymous posts, counted in the Django cache (Redis) so every web process shares
 them. Generous enough for a lab where many people share one address; a participant's own posts
-are limited separately so one script cannot flood the answers."""
+are limited separately so one script cannot flood the answers. The address is the client's own,
+behind the trusted proxies (surveys.client_address), never the proxy's."""
 
 import functools
 
@@ -8,18 +9,17 @@ from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import render
 
-
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
+from surveys.client_address import client_address
 
 
 def _over(key: str, limit: int, window: int) -> bool:
-    if cache.add(key, 1, timeout=window):
-        return False
+    """Counts one post under `key` and says whether the window's limit is passed. The count is
+    raised first (one round trip while a window is open) and made when it does not exist."""
     try:
         return cache.incr(key) > limit
-    except ValueError:  # the key expired between add and incr
-        cache.add(key, 1, timeout=window)
+    except ValueError:  # no window open for this key yet, or it expired just now
+        if not cache.add(key, 1, timeout=window):
+            return cache.incr(key) > limit
         return False
 
 
@@ -30,7 +30,7 @@ def limit_posts(view):
     def wrapped(request, *args, **kwargs):
         if request.method == "POST":
             window = settings.SURVEY_RATE_WINDOW_SECONDS
-            ip_key = f"survey-rate:ip:{_client_ip(request)}"
+            ip_key = f"survey-rate:ip:{client_address(request) or 'unknown'}"
             over = _over(ip_key, settings.SURVEY_RATE_PER_IP, window)
             participant = request.COOKIES.get(f"p_{kwargs.get('slug', '')}", "")
             if participant:

@@ -20,6 +20,8 @@ NAMED_URLS = {
     "surveys:trial": "s/<slug:slug>/t/<int:position>/",
     "surveys:questions": "s/<slug:slug>/questions/",
     "surveys:done": "s/<slug:slug>/done/",
+    "surveys:screened_out": "s/<slug:slug>/screened-out/",
+    "surveys:time_up": "s/<slug:slug>/time-up/",
     "surveys:audio": "a/<str:token>",
     "dashboard:home": "dashboard/",
     "dashboard:corpora": "dashboard/corpora/",

@@ -6,6 +6,7 @@ The dashboard shows this so a researcher can tell "queued because no worker list
 one that is still running.
 """
 
+import json
 from dataclasses import dataclass, field
 
 import redis
@@ -31,10 +32,49 @@ class BrokerStatus:
     error: str = ""
 
 
+def _queue_keys(client: redis.Redis, queue: str) -> list[str]:
+    """kombu keeps one Redis list per queue and priority step."""
+    return [queue] + [key.decode() for key in client.keys(f"{queue}\x06\x16*")]
+
+
 def waiting_jobs(client: redis.Redis, queue: str) -> int:
-    """Messages waiting in a queue; kombu keeps one Redis list per queue and priority step."""
-    keys = [queue] + [key.decode() for key in client.keys(f"{queue}\x06\x16*")]
-    return sum(client.llen(key) for key in keys)
+    """Messages waiting in a queue."""
+    return sum(client.llen(key) for key in _queue_keys(client, queue))
+
+
+# kombu's Redis transport keeps the messages handed to a worker and not yet acknowledged here.
+UNACKED_KEY = "unacked"
+
+
+def _message_task_id(raw: bytes) -> str | None:
+    """The task id a kombu message carries (protocol 2: in its headers); None for garbage."""
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        return None
+    if isinstance(message, list):  # unacked entries are [message, exchange, routing key]
+        message = message[0] if message else {}
+    if not isinstance(message, dict):
+        return None
+    headers = message.get("headers") or {}
+    properties = message.get("properties") or {}
+    return headers.get("id") or properties.get("correlation_id")
+
+
+def queued_task_ids(timeout: float = 1.0) -> frozenset[str] | None:
+    """Task ids whose message is in the broker: waiting in a queue, or handed to a worker and
+    not yet acknowledged (with late acknowledgement, also while it runs). None when the broker
+    cannot be reached, which proves nothing about any message."""
+    try:
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=timeout)
+        found = set()
+        for queue in QUEUES:
+            for key in _queue_keys(client, queue):
+                found.update(_message_task_id(raw) for raw in client.lrange(key, 0, -1))
+        found.update(_message_task_id(raw) for raw in client.hvals(UNACKED_KEY))
+    except (redis.RedisError, OSError):
+        return None
+    return frozenset(found - {None})
 
 
 def workers_by_queue(timeout: float = 1.0) -> dict[str, list[str]]:

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from dashboard.forms import GenerationBatchForm
-from dashboard.jobs import describe_row, enqueued, requeue_orphaned
+from dashboard.jobs import describe_row, enqueued, requeue_lost, requeue_orphaned
 from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE, is_memorised
 from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import Status
@@ -61,8 +61,12 @@ def memorised(sample) -> bool:
 
 def batch_restart(request: HttpRequest, pk: int) -> HttpResponse:
     """Samples the batch again with the same seed (so the same pieces): for a batch whose worker
-    is gone (orphaned), or one that failed. Any partial output is replaced, never doubled."""
+    is gone (orphaned), or one that failed. Any partial output is replaced, never doubled. A
+    queued batch whose message the broker lost is queued again."""
     batch = get_object_or_404(GenerationBatch, pk=pk)
+    if batch.status == Status.PENDING:
+        requeue_lost(request, batch, "Batch")
+        return redirect("dashboard:batch", pk=batch.pk)
     if batch.status == Status.RUNNING:
         problem = requeue_orphaned(batch)
     elif batch.status == Status.FAILED:

@@ -24,11 +24,12 @@ from evaluation.dataset import (
 from evaluation.equivalence import DEFAULT_ALPHA
 from evaluation.plots import report_figures
 from evaluation.summary import PASSES, PASSES_WITH_DIFFERENCE, Report, build_report, records
+from surveys.link_opens import openings
 from surveys.models import Study
 
 # The funnel's steps in plain words, for readers who never saw the column names.
 FUNNEL_WORDS = {
-    tidy.STARTED: "opened the study link",
+    tidy.STARTED: "recorded (from consent on)",
     tidy.CONSENTED: "gave consent",
     tidy.HEADPHONE_PASSED: "passed the headphone check",
     tidy.ATTENTION_PASSED: "passed the attention checks",
@@ -127,6 +128,10 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         "figures": report_figures(result),
         "query": request.GET.urlencode(),
         "tables": exports.TABLES,
+        "link_openings": openings(study),
+        "screened_out": study.participants.filter(
+            preview=False, screened_out_at__isnull=False
+        ).count(),
     }
     return render(request, "dashboard/report.html", context)
 

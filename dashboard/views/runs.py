@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from dashboard.charts import Series, line_chart
 from dashboard.forms import TrainingRunForm
-from dashboard.jobs import describe_row, enqueued, requeue_orphaned
+from dashboard.jobs import describe_row, enqueued, requeue_lost, requeue_orphaned
 from generation.models import TrainingRun
 from generation.models.runs import STOPPED, Status
 from generation.tasks.training import create_training_run, enqueue_training_run
@@ -105,8 +105,12 @@ def run_stop(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
     """Queues the run again; training restarts from its last checkpoint, not from scratch.
-    A stopped or failed run resumes; so does a "running" one whose worker is gone (orphaned)."""
+    A stopped or failed run resumes; so does a "running" one whose worker is gone (orphaned),
+    and a queued one whose message the broker lost."""
     run = get_object_or_404(TrainingRun, pk=pk)
+    if run.status == Status.PENDING:
+        requeue_lost(request, run, "Run")
+        return redirect("dashboard:run", pk=run.pk)
     if run.status == Status.RUNNING:
         if problem := requeue_orphaned(run):
             messages.error(request, f"Run {run.pk} was not restarted: {problem}.")

@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from dashboard.forms import StudyForm
+from surveys.link_opens import openings
 from surveys.models import Study, StudyStimulus
 from surveys.models.attention import make_attention_clips
 from surveys.spec import study_stimulus_spec
-from surveys.views.participant import start_preview
+from surveys.views.joining import start_preview
 
 COUNTED = Q(participants__preview=False)
 
@@ -26,8 +27,8 @@ def _with_progress(queryset):
         return Count("participants", filter=where, distinct=True)
 
     return queryset.annotate(
-        n_started=counted(),
         n_consented=counted(Q(participants__consented_at__isnull=False)),
+        n_screened_out=counted(Q(participants__screened_out_at__isnull=False)),
         n_completed=counted(Q(participants__completed_at__isnull=False)),
         n_excluded=counted(Q(participants__excluded=True)),
         n_previews=Count("participants", filter=Q(participants__preview=True), distinct=True),
@@ -44,7 +45,9 @@ def _add_attention_clips(study: Study) -> None:
 
 @login_required
 def study_list(request: HttpRequest) -> HttpResponse:
-    studies = _with_progress(Study.objects.all())
+    studies = list(_with_progress(Study.objects.all()))
+    for study in studies:
+        study.n_opened = openings(study)
     return render(request, "dashboard/study_list.html", {"studies": studies})
 
 
@@ -71,9 +74,11 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         .annotate(n=Count("id"))
         .order_by("role", "source_kind", "source", "batch_id")
     )
+    study.n_opened = openings(study)
     context = {
         "study": study,
         "pool": pool,
+        "places_taken": study.places_taken(),
         "problems": study.problems() if study.state == Study.State.DRAFT else [],
         "link": request.build_absolute_uri(reverse("surveys:entry", args=[study.slug])),
         "prolific_link": request.build_absolute_uri(reverse("surveys:entry", args=[study.slug]))

@@ -51,6 +51,19 @@ def skip_reason(status: str, error: str, owner: str, task_id: str) -> str:
     return ""
 
 
+def lost_worker_error(lost: int) -> str:
+    """Why a job whose worker was lost on every one of its last `lost` deliveries was failed."""
+    return (
+        f"its worker was lost {lost} time{'s' if lost != 1 else ''} in a row, the job being "
+        "delivered again each time "
+        f"(at most {settings.JOB_MAX_REDELIVERIES} times, JOB_MAX_REDELIVERIES): a worker "
+        "killed while running it, for example by the out-of-memory killer, or its machine "
+        "stopping. It was failed rather than delivered forever. Find the cause in the worker's "
+        "log (lower the batch size or the model's size, or give the worker more memory), then "
+        "resume it from its dashboard page: it continues from its last checkpoint"
+    )
+
+
 class TakenOver(Exception):
     """The row now belongs to another task (a restart): this attempt stops and leaves it alone."""
 
@@ -73,6 +86,11 @@ class Job(models.Model):
         help_text="when the current attempt was queued or picked up; a job is called orphaned "
         "only a grace period after it",
     )
+    deliveries = models.PositiveIntegerField(
+        default=0,
+        help_text="deliveries of the current task's message that started work; more than one "
+        "means workers were lost on the way",
+    )
 
     class Meta:
         abstract = True
@@ -90,13 +108,31 @@ class Job(models.Model):
     @classmethod
     def claim(cls, pk: int, task_id: str) -> str:
         """Makes task `task_id` the row's owner unless skip_reason says no; returns that reason
-        ("" when claimed). The row is locked while deciding, so two claims cannot both win."""
+        ("" when claimed). The row is locked while deciding, so two claims cannot both win.
+
+        Each delivery that starts work is counted. A delivery that finds the row running under
+        its own task id means the one before lost its worker (killed, say, by the out-of-memory
+        killer) and the broker gave the message back. Past JOB_MAX_REDELIVERIES such returns
+        the row is failed, with why and how to resume, rather than delivered again forever.
+        """
         with transaction.atomic():
             row = cls.objects.select_for_update().get(pk=pk)
             reason = skip_reason(row.status, row.error, row.task_id, task_id)
-            if not reason:
-                cls.objects.filter(pk=pk).update(task_id=task_id, attempt_at=timezone.now())
-        return reason
+            if reason:
+                return reason
+            lost = row.deliveries if row.status == Status.RUNNING and row.task_id == task_id else 0
+            now = timezone.now()
+            if lost > settings.JOB_MAX_REDELIVERIES:
+                error = lost_worker_error(lost)
+                cls.objects.filter(pk=pk).update(
+                    status=Status.FAILED, error=error, message="its worker kept being lost",
+                    finished=now,
+                )  # fmt: skip
+                return error
+            cls.objects.filter(pk=pk).update(
+                task_id=task_id, attempt_at=now, deliveries=models.F("deliveries") + 1
+            )
+        return ""
 
     def check_still_owned(self) -> None:
         """Raises TakenOver when the row names another task than this attempt's.

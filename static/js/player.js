@@ -121,8 +121,16 @@
     errorTarget.addEventListener("error", showFailed);
     audio.addEventListener("error", showFailed);  /* after a source was chosen: broken or cut off */
     /* A fast failure (offline, a 404) can happen before this script runs; the element then sits
-       waiting for another source. A healthy element is still loading or idle by now. */
-    if (audio.networkState === HTMLMediaElement.NETWORK_NO_SOURCE) { showFailed(); }
+       waiting for another source. A healthy element also reports no source for a moment while
+       it starts choosing one (seen under heavy load), so the state is read again a second
+       later before the sound is called failed. */
+    if (audio.networkState === HTMLMediaElement.NETWORK_NO_SOURCE) {
+      window.setTimeout(function () {
+        if (audio.networkState === HTMLMediaElement.NETWORK_NO_SOURCE && !state.failed) {
+          showFailed();
+        }
+      }, 1000);
+    }
     button.disabled = false;  /* enabled only once listening can be measured */
     return state;
   }

@@ -1,7 +1,10 @@
 """A participant: an anonymous random token (cookie and link), their progress and questionnaire.
 
-Each step stamps a time, so the funnel (started, consented, passed the headphone check, passed the
-attention checks, completed) is a read of this one row. The exclusion decision is stored with its
+A participant exists from the consent POST on: following the study link stores nothing, since
+link scanners and chat-app previews follow links too. Consent also reserves a place in the study
+until `reserved_until` (see Study.places_taken). Each step stamps a time, so the funnel
+(consented, passed the headphone check, passed the attention checks, completed) is a read of
+this one row. The exclusion decision is stored with its
 reason when the participant completes, under the study's frozen rules.
 
 A preview is a researcher trying the study from the dashboard: the same pages and the same stored
@@ -47,8 +50,16 @@ class Participant(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(default=timezone.now)
     consented_at = models.DateTimeField(null=True, blank=True)
+    reserved_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="the participant's place in the study is held until then, unless they complete",
+    )
     headphone_correct = models.PositiveSmallIntegerField(null=True, blank=True)
     headphone_passed = models.BooleanField(null=True, blank=True)
+    screened_out_at = models.DateTimeField(
+        null=True, blank=True, help_text="ended at the headphone check, by the study's setting"
+    )
     instructions_read_at = models.DateTimeField(null=True, blank=True)
     trials_assigned_at = models.DateTimeField(null=True, blank=True)
     age_band = models.CharField(max_length=8, choices=AgeBand.choices, blank=True)
@@ -81,6 +92,13 @@ class Participant(models.Model):
     @property
     def completed(self) -> bool:
         return self.completed_at is not None
+
+    def holds_place(self) -> bool:
+        """Whether the place reserved at consent is still this participant's (previews and
+        completed participants need none)."""
+        if self.preview or self.completed:
+            return True
+        return self.reserved_until is not None and self.reserved_until > timezone.now()
 
     def facts(self) -> ParticipantFacts:
         times = list(

@@ -7,6 +7,7 @@ later change to a batch cannot rewrite what a study showed.
 """
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from generation.models import GenerationBatch
-from surveys.exclusion import DEFAULT_RULES, validate_rules
+from surveys.exclusion import DEFAULT_RULES, unmet_rules, validate_rules
 from surveys.models.stimuli import Stimulus
 
 
@@ -24,6 +25,12 @@ def new_completion_code() -> str:
 
 def default_rules() -> dict:
     return dict(DEFAULT_RULES)
+
+
+DEFAULT_SCREEN_OUT_MESSAGE = (
+    "Thank you for your time. This study needs headphones, and the sound check suggests that "
+    "the sounds are not reaching you through headphones, so it ends here."
+)
 
 
 class Study(models.Model):
@@ -48,6 +55,35 @@ class Study(models.Model):
     practice_trial = models.BooleanField(default=True)
     headphone_trials = models.PositiveSmallIntegerField(default=6)
     target_participants = models.PositiveIntegerField(default=100)
+    overbooking = models.PositiveIntegerField(
+        default=0,
+        help_text="places beyond the target that may be held at once, for people who start "
+        "and do not finish; completions can reach the target plus this",
+    )
+    time_limit_minutes = models.PositiveIntegerField(
+        default=60,
+        help_text="how long a participant may take: their place is held that long from "
+        "consent, then given to someone else unless they are still inside it",
+    )
+    headphone_screen_out = models.BooleanField(
+        default=True,
+        help_text="end the study for a participant who fails the headphone check, rather than "
+        "let them go on only to be excluded",
+    )
+    screen_out_message = models.TextField(
+        default=DEFAULT_SCREEN_OUT_MESSAGE, help_text="shown to a participant screened out"
+    )
+    screen_out_url = models.URLField(
+        blank=True,
+        max_length=500,
+        help_text="optional link for a participant screened out, e.g. "
+        "https://app.prolific.com/submissions/complete?cc={code}",
+    )
+    screen_out_code = models.CharField(
+        max_length=32,
+        default=new_completion_code,
+        help_text="the code a screened-out participant gets; not the completion code",
+    )
     state = models.CharField(max_length=8, choices=State.choices, default=State.DRAFT)
     stimuli = models.ManyToManyField(
         Stimulus, through="StudyStimulus", related_name="studies", blank=True
@@ -105,8 +141,22 @@ class Study(models.Model):
         """Completed participants towards the target; a researcher's previews never count."""
         return self.participants.filter(completed_at__isnull=False, preview=False).count()
 
+    @property
+    def places(self) -> int:
+        """How many places may be taken at once: the target plus the overbooking allowance."""
+        return self.target_participants + self.overbooking
+
+    @property
+    def time_limit(self) -> timedelta:
+        return timedelta(minutes=self.time_limit_minutes)
+
+    def places_taken(self) -> int:
+        """Completions plus places still held: consented, unfinished, inside the time limit."""
+        held = models.Q(completed_at__isnull=False) | models.Q(reserved_until__gt=timezone.now())
+        return self.participants.filter(held, preview=False).count()
+
     def is_full(self) -> bool:
-        return self.completed_count() >= self.target_participants
+        return self.places_taken() >= self.places
 
     def accepting(self) -> bool:
         return self.state == self.State.OPEN and not self.is_full()
@@ -150,8 +200,10 @@ class Study(models.Model):
             found.append(f"{not_ready} excerpt(s) in the pool have no finished audio.")
         if self.attention_checks and not self.attention_clips.exists():
             found.append("The study asks for attention checks but has no attention clips.")
+        if not self.time_limit_minutes:
+            found.append("Give participants a time limit of at least one minute.")
         try:
-            validate_rules(self.exclusion_rules)
+            found += unmet_rules(self.exclusion_rules, self.headphone_trials, self.attention_checks)
         except ValueError as error:
             found.append(f"Exclusion rules: {error}")
         return found

@@ -52,7 +52,7 @@ def _headphone_bytes(token: str, field_name: str) -> bytes | None:
     if trial is None or field_name != "audio_mp3":
         return None
     layout = headphone.Layout(quiet=trial.quiet_position, antiphase=trial.antiphase_position)
-    return headphone.encode_stereo_mp3(headphone.triplet(layout))
+    return headphone.layout_mp3(layout)
 
 
 def _byte_range(header: str, size: int) -> tuple[int, int] | None:

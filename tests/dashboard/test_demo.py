@@ -1,17 +1,20 @@
 """`manage.py demo --quick --no-serve` builds an open study from nothing; a rerun reuses it."""
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import Status
+from surveys.exclusion import unmet_rules
 from surveys.models import Stimulus, Study
+from tests.surveys.helpers import participant_of, take_study
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
-def test_the_demo_sets_up_an_open_study_with_human_and_machine_excerpts(capsys):
+def test_the_demo_sets_up_an_open_study_with_human_and_machine_excerpts(capsys, settings):
     call_command("demo", "--quick", "--no-serve", "--password", "demo-password-1")
     out = capsys.readouterr().out
     assert "SCALED DOWN" in out
@@ -35,7 +38,15 @@ def test_the_demo_sets_up_an_open_study_with_human_and_machine_excerpts(capsys):
         )
     )
     assert human_splits == {"test"}
-    assert authenticate(username="researcher", password="demo-password-1").is_staff
+    assert User.objects.get(username="researcher").check_password("demo-password-1")
+    # Its rules are ones its own trials can meet: answering every sound check right passes.
+    assert unmet_rules(study.rules, study.headphone_trials, study.attention_checks) == []
+    settings.SURVEY_LISTEN_ALLOWANCE_MS = 60_000  # the walk answers without playing the sounds
+    client = Client()
+    take_study(client, study.slug)
+    participant = participant_of(client, study.slug)
+    assert participant.headphone_passed and participant.headphone_correct == 3
+    assert participant.exclusion_reason != "failed headphone check"
 
     call_command("demo", "--quick", "--no-serve", "--password", "demo-password-2")
     again = capsys.readouterr().out

@@ -147,7 +147,7 @@ def test_a_queued_job_of_a_stopped_run_does_not_train_it(client, researcher, sma
 def test_only_a_failed_run_resumes(client, researcher, small_corpus):
     run = create_training_run(small_corpus, TrainConfig(**TINY_CONFIG), steps_per_beat=2)
     response = client.post(reverse("dashboard:run-resume", args=[run.pk]), follow=True)
-    assert "only a stopped or failed run resumes" in response.content.decode()
+    assert "only a queued job whose message was lost is queued again" in response.content.decode()
     run.refresh_from_db()
     assert run.status == Status.PENDING and not run.task_id
 

@@ -76,6 +76,7 @@ def test_participant_takes_a_study_on_a_phone(live_server, phone, artifacts):
 
     page.goto(f"{live_server.url}/s/{study.slug}/?PROLIFIC_PID=p1&STUDY_ID=s1&SESSION_ID=x1")
     expect(page.get_by_role("heading", name="Before you start")).to_be_visible()
+    assert not Participant.objects.exists()  # following the link stores nothing
     shot("consent")
     page.get_by_label("I have read the information above and agree to take part.").check()
     page.get_by_role("button", name="I agree, continue").click()
@@ -361,3 +362,56 @@ def test_a_researcher_previews_a_draft_on_a_phone(live_server, phone, artifacts)
     assert Answer.objects.filter(participant=preview).count() == answered
     study.refresh_from_db()
     assert study.state == Study.State.DRAFT and study.frozen_rules is None
+
+
+def test_an_answer_sooner_than_the_excerpt_is_refused_politely_with_the_choices_kept(
+    live_server, phone, artifacts
+):
+    """The page plays at 4x here, so the browser unlocks the answers long before the excerpt's
+    real length: the server refuses, says why, keeps the choices, and takes the answer once
+    the excerpt has had its time."""
+    study = open_study(headphone_trials=0, attention=0)
+    Stimulus.objects.update(duration_seconds=2.5)  # the allowance is 1 s: 1.5 s must pass
+    page = phone.new_page()
+    _first_trial(page, live_server, study)
+    url = page.url
+    _listen(page)
+    _answer(page, "A computer")
+    page.get_by_role("button", name="Next").click()
+    refusal = page.locator("[data-refusal]")
+    expect(refusal).to_contain_text("Please listen to the whole excerpt")
+    expect(page).to_have_url(url)
+    for name in ("A computer", "Sureness 4 of 5", "Musical 3 of 5"):
+        expect(page.get_by_role("radio", name=name)).to_be_checked()
+    page.screenshot(path=artifacts / "phone-too-early.png", full_page=True)
+    assert Answer.objects.count() == 0
+    page.wait_for_timeout(1600)
+    _listen(page)
+    page.get_by_role("button", name="Next").click()
+    expect(page).not_to_have_url(url)
+    assert _stored() == [(0, False)]
+
+
+def test_a_failed_sound_check_ends_the_study_on_a_phone(live_server, phone, artifacts):
+    study = open_study(
+        headphone_trials=2,
+        exclusion_rules={"headphone_min_correct": 2},
+        screen_out_url="https://app.prolific.com/submissions/complete?cc={code}",
+    )
+    page = phone.new_page()
+    page.goto(f"{live_server.url}/s/{study.slug}/?PROLIFIC_PID=p2")
+    page.get_by_label("I have read the information above and agree to take part.").check()
+    page.get_by_role("button", name="I agree, continue").click()
+    participant = Participant.objects.get()
+    for trial in participant.headphone_trials.order_by("position"):
+        _listen(page)
+        page.get_by_role("radio", name=f"Tone {trial.antiphase_position}").check()
+        page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    expect(page.locator("[data-screen-out-code]")).to_have_text(study.screen_out_code)
+    link = page.get_by_role("link", name="Return and confirm")
+    expect(link).to_have_attribute("href", re.compile(f"cc={study.screen_out_code}$"))
+    _no_sideways_scroll(page)
+    page.screenshot(path=artifacts / "phone-screened-out.png", full_page=True)
+    participant.refresh_from_db()
+    assert participant.screened_out_at and not participant.trials.exists()

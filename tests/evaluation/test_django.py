@@ -33,7 +33,7 @@ def answered_study():
     study = open_study(slug="listen", trials=4, attention=1)
     for _ in range(3):
         take_study(Client(), study.slug)
-    follow(Client(), f"/s/{study.slug}/")  # one who only opened the link
+    follow(Client(), f"/s/{study.slug}/")  # one who only opened the link: no row
     # The walk-through answers "a person" everywhere, so whether a participant passes the
     # attention check depends on which clip was drawn; keep everyone, as if they had passed.
     Participant.objects.filter(completed_at__isnull=False).update(
@@ -56,7 +56,7 @@ def test_answer_tables_from_a_real_survey(answered_study):
     assert (machine[tidy.BATCH] != "").all()
     assert (frame.loc[frame[tidy.SOURCE_KIND] == "human", tidy.BATCH] == "").all()
     assert frame[tidy.COMPLETED].all() and not frame[tidy.EXCLUDED].any()
-    assert len(funnel) == 4
+    assert len(funnel) == 3
     assert funnel[tidy.COMPLETED].sum() == 3
     tokens = set(Participant.objects.values_list("token", flat=True))
     assert not tokens & set(frame[tidy.PARTICIPANT].astype(str))
@@ -104,6 +104,9 @@ def test_report_page_and_downloads(answered_study, researcher_client):
         "seq2seq",
     ):
         assert text in html
+    # Four opened the link, three walked through; nobody is recorded before consenting.
+    words = " ".join(html.split())
+    assert "The link was opened 4 times" in words and "recorded (from consent on)" in words
     data = json.loads(researcher_client.get(f"{base}/report.json?margin=0.05").content)
     assert data["settings"]["margin"] == 0.05
     assert data["settings"]["d_prime_margin"] == 0.3  # fixed when the study opened

@@ -1,5 +1,7 @@
 """Walk a participant through a study with Django's test client, the way the browser would."""
 
+import re
+
 from django.test import Client
 
 from surveys.models import HeadphoneTrial, Participant
@@ -24,6 +26,13 @@ def follow(client: Client, url: str, data: dict | None = None):
     return response
 
 
+def agree(client: Client, consent_page):
+    """Tick the consent box and send the form the page shows, its hidden fields included."""
+    hidden = re.search(r'name="start" value="([^"]*)"', consent_page.content.decode())
+    data = {"agree": "on", "start": hidden[1] if hidden else ""}
+    return follow(client, consent_page.request["PATH_INFO"], data)
+
+
 def participant_of(client: Client, slug: str) -> Participant:
     return Participant.objects.get(token=client.cookies[f"p_{slug}"].value)
 
@@ -33,8 +42,13 @@ def take_study(client: Client, slug: str, query: str = "", seen: list | None = N
     seen = seen if seen is not None else []
     response = follow(client, f"/s/{slug}/{query}")
     seen.append(response)
-    response = follow(client, response.request["PATH_INFO"], {"agree": "on"})
-    seen.append(response)
+    seen.append(agree(client, response))
+    return finish_study(client, slug, seen)
+
+
+def finish_study(client: Client, slug: str, seen: list | None = None):
+    """From consent on: headphones (answered right), instructions, every trial, questionnaire."""
+    seen = seen if seen is not None else []
     participant = participant_of(client, slug)
     for trial in HeadphoneTrial.objects.filter(participant=participant):
         seen.append(client.get(f"/a/{trial.audio_token}"))

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from surveys.models import Study
-from tests.surveys.factories import make_attention_clips, make_stimuli, open_study
+from tests.surveys.factories import draft_study, make_attention_clips, make_stimuli, open_study
 from tests.surveys.helpers import take_study
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,12 @@ def test_create_open_and_follow_a_study(researcher):
             "trials_per_participant": 4,
             "attention_checks": 0,
             "headphone_trials": 0,
+            "headphone_screen_out": "on",
+            "screen_out_message": "This study needs headphones.",
+            "screen_out_url": "https://app.prolific.com/submissions/complete?cc={code}",
             "target_participants": 10,
+            "overbooking": 2,
+            "time_limit_minutes": 45,
             "pool": [s.pk for s in stimuli],
             "rules_json": json.dumps({"headphone_min_correct": 0}),
         },
@@ -48,12 +53,14 @@ def test_create_open_and_follow_a_study(researcher):
     study = Study.objects.get(slug="pilot")
     assert study.state == "draft" and study.items.count() == 4
     assert study.items.filter(source="seq2seq", batch__isnull=False).count() == 2
+    assert (study.places, study.time_limit_minutes, study.headphone_screen_out) == (12, 45, True)
     researcher.post("/dashboard/studies/pilot/open/")
     study.refresh_from_db()
     assert study.state == "open" and study.frozen_rules["headphone_min_correct"] == 0
     take_study(Client(), "pilot")
     page = researcher.get("/dashboard/studies/pilot/").content.decode()
     assert "1 of 10 completed" in page and "/s/pilot/" in page and "PROLIFIC_PID" in page
+    assert "1 link openings" in page and "1 of 12 places taken" in page
     assert 'href="/reports/pilot/"' in page
     listing = researcher.get("/dashboard/studies/").content.decode()
     assert "pilot" in listing and 'href="/reports/pilot/"' in listing
@@ -78,6 +85,13 @@ def test_bad_form_input_changes_nothing(researcher):
     assert response.status_code == 200
     assert b"even number" in response.content
     assert not Study.objects.exists()
+
+
+def test_opening_a_study_whose_rules_exclude_everyone_explains_why(researcher):
+    study = draft_study(headphone_trials=3, exclusion_rules={"headphone_min_correct": 5})
+    response = researcher.post(f"/dashboard/studies/{study.slug}/open/", follow=True)
+    assert b"need 5 headphone trials answered correctly, but the study has 3" in response.content
+    assert Study.objects.get(pk=study.pk).state == "draft"
 
 
 def test_opening_an_incomplete_study_explains_why(researcher):

@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from surveys.models import Answer, Participant, Study, Trial
-from tests.surveys.factories import open_study
-from tests.surveys.helpers import ANSWER, QUESTIONNAIRE, follow, participant_of, take_study
+from tests.surveys.factories import draft_study, open_study
+from tests.surveys.helpers import ANSWER, QUESTIONNAIRE, agree, follow, participant_of, take_study
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +58,17 @@ def test_rules_are_frozen_when_the_study_opens():
         study.add_stimuli(Trial.objects.none())
 
 
+def test_a_study_whose_rules_exclude_everyone_cannot_open():
+    study = draft_study(headphone_trials=3, exclusion_rules={"headphone_min_correct": 5})
+    with pytest.raises(ValidationError) as error:
+        study.open()
+    assert error.value.messages == [
+        "The rules need 5 headphone trials answered correctly, but the study has 3: "
+        "set headphone_min_correct to 3 or less, or add headphone trials."
+    ]
+    assert Study.objects.get(pk=study.pk).state == Study.State.DRAFT
+
+
 def test_a_study_with_too_small_a_pool_cannot_open():
     study = Study.objects.create(slug="tiny", title="t", consent_text="c", trials_per_participant=4)
     with pytest.raises(ValidationError) as error:
@@ -91,9 +102,17 @@ def test_a_returning_participant_resumes_where_they_left():
 
 def test_the_same_prolific_id_resumes_instead_of_starting_twice():
     study = open_study()
-    follow(Client(), f"/s/{study.slug}/?PROLIFIC_PID=abc")
-    follow(Client(), f"/s/{study.slug}/?PROLIFIC_PID=abc")
-    assert Participant.objects.filter(study=study).count() == 1
+    first, second = Client(), Client()
+    agree(first, follow(first, f"/s/{study.slug}/?PROLIFIC_PID=abc"))
+    consent_page = follow(second, f"/s/{study.slug}/?PROLIFIC_PID=abc")
+    assert consent_page.request["PATH_INFO"] == f"/s/{study.slug}/headphones/"
+    assert Participant.objects.get(study=study).prolific_pid == "abc"
+    # Two devices that both showed the consent page before either consented: still one row.
+    devices = [Client(), Client()]
+    pages = [follow(device, f"/s/{study.slug}/?PROLIFIC_PID=xyz") for device in devices]
+    for device, page in zip(devices, pages, strict=True):
+        agree(device, page)
+    assert Participant.objects.filter(study=study, prolific_pid="xyz").count() == 1
 
 
 def test_a_retry_never_adds_an_answer_nor_replaces_the_first():
@@ -151,22 +170,34 @@ def test_closed_and_full_studies_say_so_politely():
 
 def test_someone_already_taking_a_closed_study_may_finish():
     study = open_study()
-    client = Client()
-    follow(client, f"/s/{study.slug}/")
+    taking, reading = Client(), Client()
+    agree(taking, follow(taking, f"/s/{study.slug}/"))
+    consent_page = follow(reading, f"/s/{study.slug}/")
     study.close()
-    response = follow(client, f"/s/{study.slug}/consent/", {"agree": "on"})
+    response = follow(taking, f"/s/{study.slug}/headphones/", {"response": "1"})
     assert response.request["PATH_INFO"] == f"/s/{study.slug}/headphones/"
+    # Someone still reading the consent page is told, and nothing is stored for them.
+    refused = agree(reading, consent_page)
+    assert b"study is closed" in refused.content
+    assert Participant.objects.filter(study=study).count() == 1
 
 
 def test_anonymous_posts_are_rate_limited(settings):
     settings.SURVEY_RATE_PER_PARTICIPANT = 5
     study = open_study()
     client = Client()
-    follow(client, f"/s/{study.slug}/")
-    codes = [client.post(f"/s/{study.slug}/consent/", {}).status_code for _ in range(8)]
+    agree(client, follow(client, f"/s/{study.slug}/"))
+    codes = [client.post(f"/s/{study.slug}/headphones/", {}).status_code for _ in range(8)]
     assert codes[:5] == [200] * 5
     assert codes[5:] == [429] * 3
-    assert client.post(f"/s/{study.slug}/consent/", {}).has_header("Retry-After")
+    assert client.post(f"/s/{study.slug}/headphones/", {}).has_header("Retry-After")
+
+
+def test_an_address_is_rate_limited_before_anyone_consents(settings):
+    settings.SURVEY_RATE_PER_IP = 3
+    study = open_study()
+    codes = [Client().post(f"/s/{study.slug}/consent/", {}).status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
 
 
 def test_questionnaire_rejects_missing_answers():

@@ -10,7 +10,7 @@ from django.test import Client
 from surveys import flow
 from surveys.models import Answer, Participant, Study, Trial
 from tests.surveys.factories import draft_study, open_study
-from tests.surveys.helpers import follow, participant_of, take_study
+from tests.surveys.helpers import agree, follow, participant_of, take_study
 from tests.surveys.test_blind_audio import _secrets_of
 from tests.surveys.test_participant_pages import _problems
 
@@ -66,11 +66,11 @@ def test_the_button_needs_the_csrf_token():
 def test_a_query_parameter_on_the_public_link_starts_no_preview():
     study = open_study()
     client = Client()
-    follow(client, f"/s/{study.slug}/?preview=1")
+    agree(client, follow(client, f"/s/{study.slug}/?preview=1"))
     assert not participant_of(client, study.slug).preview
     researcher = Client()
     researcher.force_login(User.objects.create_user("ada", password="pw-long-enough-1"))
-    follow(researcher, f"/s/{study.slug}/")
+    agree(researcher, follow(researcher, f"/s/{study.slug}/"))
     assert not participant_of(researcher, study.slug).preview
 
 
@@ -181,7 +181,7 @@ def test_the_dashboard_counts_previews_apart(researcher):
         take_study(researcher, study.slug)
     take_study(Client(), study.slug)
     page = researcher.get(f"/dashboard/studies/{study.slug}/").content.decode()
-    assert "1 started" in page and "1 consented" in page
+    assert "1 link openings" in page and "1 consented" in page
     assert "1 of 5 completed" in page
     assert "2 preview sessions" in page
     listing = researcher.get("/dashboard/studies/").content.decode()

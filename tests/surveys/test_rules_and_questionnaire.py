@@ -2,7 +2,13 @@
 
 import pytest
 
-from surveys.exclusion import ParticipantFacts, exclusion_reason, is_non_musician, validate_rules
+from surveys.exclusion import (
+    ParticipantFacts,
+    exclusion_reason,
+    is_non_musician,
+    unmet_rules,
+    validate_rules,
+)
 from surveys.questionnaire import ITEMS, item_score, training_score
 
 KEPT = ParticipantFacts(
@@ -77,3 +83,36 @@ def test_the_d_prime_margin_defaults_to_a_third_of_a_unit_and_takes_decimals():
 def test_a_d_prime_margin_outside_reason_is_refused_by_name(margin):
     with pytest.raises(ValueError, match="equivalence_margin_d_prime"):
         validate_rules({"equivalence_margin_d_prime": margin})
+
+
+def test_rules_a_study_can_meet_pass():
+    assert unmet_rules({"headphone_min_correct": 3}, headphone_trials=3, attention_checks=1) == []
+    assert unmet_rules({"headphone_min_correct": 0}, headphone_trials=0, attention_checks=0) == []
+
+
+@pytest.mark.parametrize(
+    ("rules", "headphone_trials", "attention_checks", "words"),
+    [
+        (
+            {"headphone_min_correct": 5},
+            3,
+            1,
+            "need 5 headphone trials answered correctly, but the "
+            "study has 3: set headphone_min_correct to 3 or less",
+        ),
+        ({"headphone_min_correct": 1}, 0, 1, "but the study has none"),
+        (
+            {"attention_max_failed": 1},
+            6,
+            0,
+            "allow 1 failed attention checks, but the study has none",
+        ),
+        ({"non_musician_max_years": 90}, 6, 1, "questionnaire accepts at most 90 years"),
+    ],
+)
+def test_rules_a_study_cannot_meet_are_named_in_plain_words(
+    rules, headphone_trials, attention_checks, words
+):
+    rules = {"headphone_min_correct": 0, **rules}
+    problems = unmet_rules(rules, headphone_trials, attention_checks)
+    assert len(problems) == 1 and words in problems[0]

@@ -36,6 +36,17 @@ class Command(BaseCommand):
         parser.add_argument("--headphone-trials", type=int, default=6)
         parser.add_argument("--no-practice", action="store_true")
         parser.add_argument("--target", type=int, default=100, help="participants to complete")
+        parser.add_argument(
+            "--overbooking", type=int, default=0, help="places beyond the target held at once"
+        )
+        parser.add_argument(
+            "--time-limit", type=int, default=60, help="minutes a participant's place is held"
+        )
+        parser.add_argument(
+            "--no-screen-out",
+            action="store_true",
+            help="let a participant who fails the headphone check go on (to be excluded later)",
+        )
         parser.add_argument("--completion-url", default="", help="may contain {code}")
         parser.add_argument("--rules", default="{}", help="exclusion rules as JSON")
         parser.add_argument("--stimuli", type=int, nargs="*", default=[], help="stimulus ids")
@@ -43,6 +54,8 @@ class Command(BaseCommand):
         parser.add_argument("--open", action="store_true", help="open it now (fixes the rules)")
 
     def handle(self, *args, **options):
+        if options["overbooking"] < 0 or options["time_limit"] < 1:
+            raise CommandError("--overbooking must be 0 or more and --time-limit at least 1")
         if Study.objects.filter(slug=options["slug"]).exists():
             raise CommandError(f"a study {options['slug']!r} exists already; choose another slug")
         try:
@@ -60,6 +73,9 @@ class Command(BaseCommand):
                 headphone_trials=options["headphone_trials"],
                 practice_trial=not options["no_practice"],
                 target_participants=options["target"],
+                overbooking=options["overbooking"],
+                time_limit_minutes=options["time_limit"],
+                headphone_screen_out=not options["no_screen_out"],
                 completion_url=options["completion_url"],
                 exclusion_rules=rules,
             )

@@ -1,0 +1,192 @@
+"""Production as people run it: the compose file validates without a container engine, the
+Caddy configuration is valid, and through Caddy (run for real in front of the test server)
+static files are served, media never is, and Django sees the client's own address."""
+
+import http.client
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from axes.models import AccessAttempt
+from django.conf import settings as django_settings
+from django.test import Client
+
+ROOT = Path(django_settings.BASE_DIR)
+COMPOSE_ENV = {"SECRET_KEY": "x" * 50, "SITE_ADDRESS": "survey.example.org"}
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    assert path, f"{name} is missing: bash scripts/setup test installs it"
+    return path
+
+
+def _compose(env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [_tool("docker-compose"), "-f", "docker-compose.yml", "config"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_compose_file_validates_and_publishes_only_the_proxy():
+    result = _compose(COMPOSE_ENV)
+    assert result.returncode == 0, result.stderr
+    published = re.findall(r"^  (\S+):\n(?:(?!^  \S).*\n)*?    ports:", result.stdout, re.M)
+    assert published == ["caddy"]
+    assert "TRUSTED_PROXY_COUNT: '1'" in result.stdout
+    assert "SITE_SCHEME: https" in result.stdout
+
+
+@pytest.mark.parametrize("missing", sorted(COMPOSE_ENV))
+def test_the_compose_file_names_what_must_be_set(missing):
+    result = _compose({k: v for k, v in COMPOSE_ENV.items() if k != missing})
+    assert result.returncode != 0 and f"set {missing}" in result.stderr
+
+
+def test_the_caddy_configuration_is_valid():
+    for scheme in ("https", "http"):
+        result = subprocess.run(
+            [_tool("caddy"), "validate", "--config", "Caddyfile", "--adapter", "caddyfile"],
+            cwd=ROOT,
+            env={**os.environ, "SITE_ADDRESS": "survey.example.org", "SITE_SCHEME": scheme},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0 and "Valid configuration" in result.stdout + result.stderr
+
+
+def _settings_under(env: dict) -> subprocess.CompletedProcess:
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, "
+        "s.SECURE_HSTS_SECONDS > 0)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("scheme", "secure"), [(None, "True True True True"), ("http", "False False False False")]
+)
+def test_cookie_security_follows_the_scheme_said_explicitly(scheme, secure):
+    env = {"DEBUG": "0", "SECRET_KEY": "x" * 50}
+    if scheme:
+        env["SITE_SCHEME"] = scheme
+    result = _settings_under(env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == secure
+
+
+def test_a_scheme_that_is_neither_is_refused():
+    result = _settings_under({"SITE_SCHEME": "htps"})
+    assert result.returncode != 0 and "must be https or http" in result.stderr
+
+
+@pytest.mark.django_db
+def test_media_has_no_url_under_production_settings(settings):
+    settings.DEBUG = False
+    stored = Path(settings.MEDIA_ROOT) / "checkpoints" / "run-1" / "best.pt"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"weights")
+    for path in ("/media/checkpoints/run-1/best.pt", "/media/", "/media/stimuli/x.mp3"):
+        assert Client().get(path).status_code == 404
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def caddy(live_server, tmp_path):
+    """Caddy run with the project's Caddyfile in front of the test server, over plain http."""
+    static = tmp_path / "static"
+    (static / "css").mkdir(parents=True)
+    (static / "css" / "site.abc123.css").write_text("body { color: black }")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SITE_SCHEME": "http",
+        "SITE_ADDRESS": f"127.0.0.1:{port}",
+        "UPSTREAM": live_server.url.removeprefix("http://"),
+        "STATIC_ROOT": str(static),
+        "HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    process = subprocess.Popen(
+        [_tool("caddy"), "run", "--config", str(ROOT / "Caddyfile"), "--adapter", "caddyfile"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield port
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def _get(port: int, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path, headers=headers or {})
+    response = connection.getresponse()
+    return response.status, dict(response.getheaders()), response.read()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_through_caddy_static_is_served_media_never_and_the_client_is_known(caddy, settings):
+    settings.TRUSTED_PROXY_COUNT = 1  # as docker-compose.yml sets it
+    media = Path(settings.MEDIA_ROOT) / "stimuli"
+    media.mkdir(parents=True)
+    (media / "x.mp3").write_bytes(b"ID3 secret")
+
+    status, headers, body = _get(caddy, "/static/css/site.abc123.css")
+    assert status == 200 and body == b"body { color: black }"
+    assert "immutable" in headers["Cache-Control"]
+    assert _get(caddy, "/media/stimuli/x.mp3")[0] == 404
+    status, _, body = _get(caddy, "/healthz")
+    assert (status, body) == (200, b"ok")
+
+    # A client claims another address; Caddy replaces the header with the one it saw.
+    connection = http.client.HTTPConnection("127.0.0.1", caddy, timeout=30)
+    connection.request("GET", "/accounts/login/")
+    page = connection.getresponse()
+    cookie = page.getheader("Set-Cookie").split(";", 1)[0]
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.read())[1].decode()
+    form = f"csrfmiddlewaretoken={token}&username=someone&password=wrong"
+    connection.request(
+        "POST",
+        "/accounts/login/",
+        body=form,
+        headers={
+            "Cookie": cookie,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Forwarded-For": "203.0.113.66",
+        },
+    )
+    assert connection.getresponse().status == 200
+    assert AccessAttempt.objects.get().ip_address == "127.0.0.1"

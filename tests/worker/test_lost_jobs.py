@@ -1,0 +1,124 @@
+"""Real worker processes on the real broker: a queued job survives the broker losing its
+message (a worker starting queues it again), and a job whose worker is killed on every delivery
+is failed after JOB_MAX_REDELIVERIES instead of being delivered forever."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from generation.models import TrainingRun
+from generation.models.runs import Status
+from generation.tasks.queueing import send_to_queue
+from generation.tasks.training import create_training_run, train_run
+from generation.training import TrainConfig
+from tests.dashboard.helpers import small_corpus_fixture  # noqa: F401 - fixture
+from tests.dashboard.test_jobs import TINY_CONFIG
+from tests.worker.test_job_ownership import _database_url
+from worker.celery_app import GPU_QUEUE
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _start_worker(queue: str, **env) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", queue]
+    argv += ["-c", "1", "-n", f"test-{uuid.uuid4().hex[:8]}@host", "--without-gossip"]
+    argv += ["--without-mingle", "-l", "WARNING"]
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        **env,
+    }
+    return subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    worker.terminate()
+    worker.wait(timeout=60)
+
+
+def _wait_for(condition, seconds: float = 180.0, what: str = "the condition"):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"waited {seconds:.0f} s for {what}")
+
+
+def _row(run: TrainingRun) -> TrainingRun:
+    return TrainingRun.objects.get(pk=run.pk)
+
+
+@pytest.fixture
+def run(small_corpus) -> TrainingRun:
+    return create_training_run(small_corpus, TrainConfig(**TINY_CONFIG), steps_per_beat=2)
+
+
+def test_a_job_queued_before_the_broker_lost_its_message_runs_when_a_worker_starts(run):
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    lost_id = send_to_queue(run, train_run)
+    assert broker.llen(GPU_QUEUE) == 1
+    broker.flushdb()  # Redis restarted without its data: the message is gone, the row is not
+    queued_long_ago = timezone.now() - timedelta(seconds=settings.JOB_ORPHAN_GRACE_SECONDS + 60)
+    TrainingRun.objects.filter(pk=run.pk).update(
+        created=queued_long_ago, attempt_at=queued_long_ago
+    )
+
+    worker = _start_worker(GPU_QUEUE)
+    try:
+        done = _wait_for(
+            lambda: _row(run).status in (Status.SUCCEEDED, Status.FAILED) and _row(run),
+            what="the run to finish",
+        )
+    finally:
+        _stop(worker)
+    assert done.status == Status.SUCCEEDED, done.error
+    assert done.task_id != lost_id and done.deliveries == 1
+
+
+def _pool_children(parent: int) -> list[int]:
+    """The worker's pool processes: those whose parent is the worker's main process."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def test_a_job_whose_worker_is_killed_every_time_is_failed_after_the_cap(run):
+    queue = f"test-lost-{uuid.uuid4().hex[:8]}"
+    task_id = f"killed-{uuid.uuid4().hex}"
+    TrainingRun.objects.filter(pk=run.pk).update(task_id=task_id)
+    worker = _start_worker(queue, JOB_MAX_REDELIVERIES="1")
+    try:
+        train_run.apply_async(args=[run.pk], task_id=task_id, queue=queue)
+        for delivery in (1, 2):  # the first delivery and the one redelivery allowed
+            _wait_for(
+                lambda d=delivery: _row(run).deliveries == d and _row(run).status == Status.RUNNING,
+                what=f"delivery {delivery}",
+            )
+            for child in _pool_children(worker.pid):
+                os.kill(child, signal.SIGKILL)  # as the out-of-memory killer would
+        failed = _wait_for(
+            lambda: _row(run).status == Status.FAILED and _row(run), what="the run to fail"
+        )
+    finally:
+        _stop(worker)
+    assert "lost 2 times in a row" in failed.error and "JOB_MAX_REDELIVERIES" in failed.error
+    assert failed.deliveries == 2
