@@ -13,6 +13,10 @@ excerpts adds the two variances; that ignores the (positive) covariance from sha
 which makes the answer slightly conservative.
 
 Power is computed with the normal approximation; n is the smallest integer reaching the target.
+
+The report Holm-corrects its verdicts across the models of a study. Planning for ``models`` models
+tests each at alpha / models, Holm's strictest step: Holm rejects whatever Bonferroni rejects, so
+the power stated is a floor for every model, however the others turn out.
 """
 
 from __future__ import annotations
@@ -66,6 +70,14 @@ class PowerResult:
     design_effect: float
 
 
+def _per_test_alpha(alpha: float, models: int) -> float:
+    if not 0 < alpha < 0.5:
+        raise ValueError(f"alpha must be between 0 and 0.5, got {alpha}")
+    if models < 1:
+        raise ValueError(f"models must be at least 1, got {models}")
+    return alpha / models
+
+
 def _check_rate(name: str, value: float) -> None:
     if not 0 < value < 1:
         raise ValueError(f"{name} must be strictly between 0 and 1, got {value}")
@@ -114,8 +126,10 @@ def participants_for_difference(
     design: Design = Design(),
     alpha: float = DEFAULT_ALPHA,
     power: float = 0.8,
+    models: int = 1,
 ) -> PowerResult:
     """Participants needed to detect that a model's rate judged human differs from the humans'."""
+    alpha = _per_test_alpha(alpha, models)
     _check_rate("human_rate", human_rate)
     _check_rate("model_rate", model_rate)
     _check_rate("power", power)
@@ -138,12 +152,14 @@ def participants_for_equivalence(
     design: Design = Design(),
     alpha: float = DEFAULT_ALPHA,
     power: float = 0.8,
+    models: int = 1,
 ) -> PowerResult:
     """Participants needed for TOST to show a model within ``margin`` of the humans' rate.
 
     ``model_rate`` is the rate the model is expected to really have (default: equal to the
     humans'); the closer it is to the margin, the more participants are needed.
     """
+    alpha = _per_test_alpha(alpha, models)
     model_rate = human_rate if model_rate is None else model_rate
     _check_rate("human_rate", human_rate)
     _check_rate("model_rate", model_rate)

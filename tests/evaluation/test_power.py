@@ -101,3 +101,21 @@ def test_simulated_clustered_studies_reach_the_promised_power():
         equiv_n, 10, 0.15, 0.6, 0.6, lambda d, s: (d + 0.1) / s > z1 and (d - 0.1) / s < -z1, rng
     )
     assert 0.72 <= power <= 0.9
+
+
+def test_several_models_plan_at_holms_strictest_step():
+    one = participants_for_equivalence(0.6, margin=0.1)
+    three = participants_for_equivalence(0.6, margin=0.1, models=3)
+    assert three == participants_for_equivalence(0.6, margin=0.1, alpha=0.05 / 3)
+    assert three.participants > one.participants
+    assert participants_for_difference(0.6, 0.45, models=2) == participants_for_difference(
+        0.6, 0.45, alpha=0.025
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [({"models": 0}, "models"), ({"alpha": 0.7}, "alpha")]
+)
+def test_bad_plans_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        participants_for_equivalence(0.6, margin=0.1, **kwargs)
