@@ -269,6 +269,11 @@ class GeneratedPiece(models.Model):
     longest_verbatim_beats = models.FloatField()
     ngram_steps = models.PositiveIntegerField()
     ngram_share = models.FloatField(help_text="share of n-grams found in the training split")
+    verbatim_transposition = models.SmallIntegerField(
+        default=0,
+        help_text="semitones the sample was moved to find its longest match: a copy in "
+        "another key counts as a copy",
+    )
     parameters = models.JSONField(help_text="every parameter that made this sample")
 
     class Meta:
