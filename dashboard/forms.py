@@ -301,7 +301,9 @@ class RenderForm(forms.Form):
 
     batch = forms.ModelChoiceField(
         label="Generated pieces of batch",
-        queryset=GenerationBatch.objects.filter(status=Status.SUCCEEDED).select_related("run"),
+        queryset=GenerationBatch.objects.filter(status=Status.SUCCEEDED).select_related(
+            "run", "generator"
+        ),
         required=False,
         empty_label="(none: render human pieces below)",
     )
