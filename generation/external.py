@@ -94,16 +94,15 @@ def read_all(sources: Iterable[SourcePiece]) -> list[ReadPiece]:
 def import_generated(
     info: GeneratorInfo,
     sources: Iterable[SourcePiece],
-    on_progress: Callable[[str], None] | None = None,
+    on_screened: Callable[[int], None] | None = None,
 ) -> GenerationBatch:
-    """Validates, screens and stores the files as a new batch of the generator."""
-    say = on_progress or (lambda message: None)
+    """Validates, screens and stores the files as a new batch of the generator;
+    `on_screened(total)` is called once per piece screened."""
     corpus = check_generator(info)
     pieces = read_all(sources)
-    say(f"screening {len(pieces)} piece(s) against {corpus.slug}")
     reference = [piece.load_midi() for piece in corpus.pieces.all()]
-    scores = screen_against([p.pm for p in pieces], reference)
-    say("storing")
+    report = (lambda: on_screened(len(pieces))) if on_screened else None
+    scores = screen_against([p.pm for p in pieces], reference, report)
     stored: list[Piece] = []
     try:
         return _store(info, corpus, pieces, scores, stored)

@@ -6,7 +6,7 @@ octave either way: the same measure, thresholds and transposition rule as the pl
 batches, which are compared with their run's training split in their run's representation.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pretty_midi
@@ -23,7 +23,9 @@ def screening_frames(pm: pretty_midi.PrettyMIDI) -> np.ndarray:
 
 
 def screen_against(
-    candidates: Sequence[pretty_midi.PrettyMIDI], reference: Sequence[pretty_midi.PrettyMIDI]
+    candidates: Sequence[pretty_midi.PrettyMIDI],
+    reference: Sequence[pretty_midi.PrettyMIDI],
+    on_piece: Callable[[], None] | None = None,
 ) -> list[MemorisationScore]:
     """Each candidate's worst-case score against the whole reference corpus."""
     index = TrainingIndex([screening_frames(pm) for pm in reference])
@@ -35,4 +37,6 @@ def screen_against(
         scores.append(
             index.score_in_every_key(frames, SCREEN_STEPS_PER_BEAT, ngram, roll_transposer())
         )
+        if on_piece:
+            on_piece()
     return scores

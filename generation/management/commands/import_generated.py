@@ -7,6 +7,7 @@ nothing, every bad file named, each piece screened for memorisation against --co
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from generation.corpora import iter_files
 from generation.external import GeneratorInfo, ImportRefused, import_generated
@@ -38,10 +39,20 @@ class Command(BaseCommand):
             description=options["description"],
             corpus=options["corpus"],
         )
+        bar: list[tqdm] = []
+
+        def screened(total: int) -> None:
+            if not bar:
+                bar.append(tqdm(total=total, desc=f"screening against {info.corpus}"))
+            bar[0].update()
+
         try:
-            batch = import_generated(info, iter_files(options["files"]), self.stdout.write)
+            batch = import_generated(info, iter_files(options["files"]), screened)
         except ImportRefused as exc:
             raise CommandError(str(exc)) from exc
+        finally:
+            if bar:
+                bar[0].close()
         samples = list(batch.samples.all())
         flagged = sum(is_memorised(s.longest_verbatim_beats, s.ngram_share) for s in samples)
         self.stdout.write(
