@@ -62,7 +62,15 @@ def check_generator(info: GeneratorInfo) -> Corpus:
         raise ImportRefused(f"corpus {corpus.slug!r} holds generated pieces; name a human corpus")
     if not corpus.pieces.exists():
         raise ImportRefused(f"corpus {corpus.slug!r} has no pieces to screen against")
-    existing = ExternalGenerator.objects.filter(name=name, version=info.version.strip()).first()
+    version = info.version.strip()
+    existing = ExternalGenerator.objects.filter(name=name, version=version).first()
+    label = ExternalGenerator(name=name, version=version).label
+    for other in ExternalGenerator.objects.exclude(pk=existing.pk if existing else None):
+        if other.label == label:
+            raise ImportRefused(
+                f"another generator (name {other.name!r}, version {other.version!r}) is "
+                f"already reported as {label!r}; choose a name or version that tells them apart"
+            )
     if existing and existing.corpus_id != corpus.pk:
         raise ImportRefused(
             f"{existing.label} was imported as imitating {existing.corpus.slug!r}; give this "

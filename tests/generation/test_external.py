@@ -157,3 +157,5 @@ def test_a_second_import_of_a_generator_adds_a_batch_and_keeps_its_corpus(bach):
     import_pieces(other, [SourcePiece("x.mid", "x", fresh(9))])
     with pytest.raises(ImportRefused, match="imitating 'bach'"):
         import_generated(GeneratorInfo("Music Transformer", "2", "", "essen"), [])
+    with pytest.raises(ImportRefused, match="already reported as 'Music Transformer 2'"):
+        import_generated(GeneratorInfo("Music Transformer 2", "", "", "bach"), [])
