@@ -1,8 +1,10 @@
 """Importing an external generator's MIDI as a machine source, in the request itself.
 
-The import is all or nothing and takes seconds (reading the files, then screening them against
-the imitated corpus), so the researcher sees at once either every bad file named, with nothing
-stored, or the new batch's page with each piece's memorisation screen.
+The import is all or nothing and takes seconds (reading the imitated corpus, about 11 s for the
+348 Bach chorales here, then about 0.13 s a file to screen), so the researcher sees at once
+either every bad file named, with nothing stored, or the new batch's page with each piece's
+memorisation screen. Past MAX_FILES the request could outlast the web server's timeout, so such
+an upload is sent to the command, which has no limit.
 """
 
 from django.contrib import messages
@@ -15,6 +17,8 @@ from dashboard.forms import ExternalGeneratorForm
 from generation.corpora import SourcePiece, iter_zip
 from generation.external import GeneratorInfo, ImportRefused, import_generated
 from generation.memorisation import is_memorised
+
+MAX_FILES = 200
 
 
 def _sources(uploads) -> list[SourcePiece]:
@@ -36,8 +40,14 @@ def generator_import(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         corpus = data["corpus"].slug
         info = GeneratorInfo(data["name"], data["version"], data["description"], corpus)
+        sources = _sources(data["files"])
         try:
-            batch = import_generated(info, _sources(data["files"]))
+            if len(sources) > MAX_FILES:
+                raise ImportRefused(
+                    f"nothing was imported: {len(sources)} files are more than this page "
+                    f"imports at once ({MAX_FILES}); use python manage.py import_generated"
+                )
+            batch = import_generated(info, sources)
         except ImportRefused as exc:
             form.add_error(None, str(exc))
         else:

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from dashboard.views import generators
 from generation.models import ExternalGenerator, GenerationBatch, Piece
 from tests.dashboard.helpers import (  # noqa: F401 - fixtures
     melody,
@@ -48,6 +49,17 @@ def test_a_corrupt_loose_file_is_named_by_the_form(client, researcher, small_cor
     response = client.post(reverse("dashboard:generator-import"), form(files))
     assert response.status_code == 400
     assert "empty.mid" in response.content.decode()
+    assert not GenerationBatch.objects.exists()
+
+
+def test_too_many_files_for_one_request_are_sent_to_the_command(
+    client, researcher, small_corpus, monkeypatch
+):
+    monkeypatch.setattr(generators, "MAX_FILES", 2)
+    upload = a_zip({f"{i}.mid": melody(20 + i) for i in range(3)})
+    response = client.post(reverse("dashboard:generator-import"), form([upload]))
+    assert response.status_code == 400
+    assert "manage.py import_generated" in response.content.decode()
     assert not GenerationBatch.objects.exists()
 
 
