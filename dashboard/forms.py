@@ -100,6 +100,41 @@ class UploadImportForm(forms.Form):
         return files
 
 
+class ExternalGeneratorForm(forms.Form):
+    """MIDI made by a generator the platform did not train, and what reports should call it."""
+
+    name = forms.CharField(
+        label="Model name",
+        max_length=50,
+        help_text="As reports and exports will name it, e.g. DeepBach or Coconet.",
+    )
+    version = forms.CharField(label="Version", max_length=20, required=False)
+    description = forms.CharField(
+        label="Short description or link",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    corpus = forms.ModelChoiceField(
+        label="Corpus it imitates",
+        queryset=Corpus.objects.exclude(source=Corpus.Source.GENERATED),
+        to_field_name="slug",
+        help_text="Every file is screened for copies of any piece of this corpus, in any key; "
+        "copies are kept out of studies.",
+    )
+    # An empty file gets through here so that the check below refuses it by its name.
+    files = MultipleFileField(label="MIDI files or a zip of them", allow_empty_file=True)
+
+    def clean_files(self) -> list[UploadedFile]:
+        files = self.cleaned_data["files"]
+        if not files:
+            raise forms.ValidationError("Choose at least one file.")
+        problems = [problem for upload in files if (problem := _check_upload(upload))]
+        if problems:
+            raise forms.ValidationError(["Nothing was imported.", *problems])
+        return files
+
+
 def _default(name: str):
     return {f.name: f.default for f in fields(TrainConfig)}[name]
 
@@ -301,7 +336,9 @@ class RenderForm(forms.Form):
 
     batch = forms.ModelChoiceField(
         label="Generated pieces of batch",
-        queryset=GenerationBatch.objects.filter(status=Status.SUCCEEDED).select_related("run"),
+        queryset=GenerationBatch.objects.filter(status=Status.SUCCEEDED).select_related(
+            "run", "generator"
+        ),
         required=False,
         empty_label="(none: render human pieces below)",
     )

@@ -10,6 +10,7 @@ from django.urls import path
 from dashboard.views import (
     batches,
     corpora,
+    generators,
     home,
     pieces,
     progress,
@@ -38,6 +39,7 @@ urlpatterns = [
     path("batches/", batches.batch_list, name="batches"),
     path("batches/new/", batches.batch_new, name="batch-new"),
     path("batches/<int:pk>/", batches.batch_detail, name="batch"),
+    path("generators/import/", generators.generator_import, name="generator-import"),
     path("stimuli/", stimuli.stimulus_list, name="stimuli"),
     path("stimuli/<int:pk>/audio/", stimuli.stimulus_audio, name="stimulus-audio"),
     path("tasks/<str:task_id>/", corpora.task_detail, name="task"),

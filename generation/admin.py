@@ -1,9 +1,19 @@
-"""Admin for corpora, pieces, training runs, generation batches and their samples."""
+"""Admin for corpora, pieces, training runs, external generators, generation batches and their
+samples. An external generator's files are imported from the dashboard ("Import an external
+generator") or `manage.py import_generated`, which validate and screen them; here its record
+and batches are seen and its description corrected."""
 
 from django.contrib import admin
 from django.db.models import Count
 
-from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
+from generation.models import (
+    Corpus,
+    ExternalGenerator,
+    GeneratedPiece,
+    GenerationBatch,
+    Piece,
+    TrainingRun,
+)
 
 
 @admin.register(Corpus)
@@ -51,11 +61,47 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 class GeneratedPieceInline(admin.TabularInline):
     model = GeneratedPiece
-    fields = ("index", "piece", "n_notes", "longest_verbatim_beats", "ngram_share")
+    fields = (
+        "index",
+        "piece",
+        "n_notes",
+        "longest_verbatim_beats",
+        "verbatim_transposition",
+        "ngram_share",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = True
+
+
+class ImportedBatchInline(admin.TabularInline):
+    model = GenerationBatch
+    fields = ("n_pieces", "status", "created")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(ExternalGenerator)
+class ExternalGeneratorAdmin(admin.ModelAdmin):
+    list_display = ("name", "version", "corpus", "n_batches", "created")
+    list_filter = ("corpus",)
+    search_fields = ("name", "version", "description")
+    list_select_related = ("corpus",)
+    readonly_fields = ("name", "version", "corpus", "created")
+    inlines = [ImportedBatchInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # files come with it: the dashboard form or import_generated adds one
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_n_batches=Count("batches"))
+
+    @admin.display(ordering="_n_batches", description="batches")
+    def n_batches(self, generator: ExternalGenerator) -> int:
+        return generator._n_batches
 
 
 @admin.register(GenerationBatch)
@@ -63,6 +109,7 @@ class GenerationBatchAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "run",
+        "generator",
         "n_pieces",
         "bars",
         "seed_strategy",
@@ -71,9 +118,9 @@ class GenerationBatchAdmin(admin.ModelAdmin):
         "status",
         "created",
     )
-    list_filter = ("status", "seed_strategy", "sampling_mode", "run__model_kind")
+    list_filter = ("status", "seed_strategy", "sampling_mode", "run__model_kind", "generator")
     search_fields = ("task_id", "message", "error")
-    list_select_related = ("run",)
+    list_select_related = ("run", "generator")
     readonly_fields = ("task_id", "created", "started", "finished")
     inlines = [GeneratedPieceInline]
 
@@ -89,6 +136,6 @@ class GeneratedPieceAdmin(admin.ModelAdmin):
         "longest_verbatim_beats",
         "ngram_share",
     )
-    list_filter = ("batch__run__model_kind", "batch")
+    list_filter = ("batch__run__model_kind", "batch__generator", "batch")
     list_select_related = ("batch", "piece")
     search_fields = ("piece__name",)

@@ -6,12 +6,19 @@ the training split. Steps are compared exactly in the representation the model s
 frame, or a token). Stretches are found with rolling 64-bit hashes of every training n-gram, so a
 check is a sorted-array lookup instead of a scan of the corpus; a hash collision could only
 overstate a match, never hide one.
+
+A copy in another key is still a copy: many generators train on every piece in every key its
+ranges allow (DeepBach did), so the screen compares each piece in every transposition within an
+octave either way and keeps the worst case, with the transposition that gave it.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from generation.encoding.pianoroll import transpose_frames
+from generation.encoding.tokens import Vocabulary, transpose_token
 
 _MASK = (1 << 64) - 1
 
@@ -19,6 +26,35 @@ _MASK = (1 << 64) - 1
 # two bars of 4/4 verbatim from the training split, or half of its n-grams occur there.
 MEMORISED_BEATS = 8.0
 MEMORISED_NGRAM_SHARE = 0.5
+
+
+# Semitones a piece is moved before it is compared, the untransposed piece first so a tie keeps 0.
+TRANSPOSITIONS = tuple(sorted(range(-11, 12), key=lambda k: (abs(k), k)))
+
+Transposer = Callable[[np.ndarray, int], np.ndarray]
+
+
+def roll_transposer() -> Transposer:
+    """Moves (T, 176) roll frames; keys pushed off the piano are dropped."""
+    return transpose_frames
+
+
+def token_transposer(vocabulary: Vocabulary) -> Transposer:
+    """Moves a sequence of vocabulary indices; a token the vocabulary lacks becomes -1, which no
+    training sequence holds, so no match runs through it."""
+
+    def transpose(indices: np.ndarray, semitones: int) -> np.ndarray:
+        if semitones == 0:
+            return np.asarray(indices)
+        moved = [
+            vocabulary.index.get(transpose_token(vocabulary.tokens[i], semitones), -1)
+            if i >= 0
+            else -1
+            for i in np.asarray(indices).tolist()
+        ]
+        return np.array(moved, dtype=np.int64)
+
+    return transpose
 
 
 def is_memorised(longest_verbatim_beats: float, ngram_share: float) -> bool:
@@ -31,6 +67,7 @@ class MemorisationScore:
     longest_beats: float
     ngram_steps: int
     ngram_share: float
+    transposition: int = 0  # semitones the piece was moved to find its longest match
 
 
 class TrainingIndex:
@@ -75,12 +112,22 @@ class TrainingIndex:
 
     def _found(self, prefix: np.ndarray, n: int) -> np.ndarray:
         hashes = self._hashes(prefix, n)
-        return np.isin(hashes, self._training_grams(n), assume_unique=False)
+        grams = self._training_grams(n)  # sorted by np.unique
+        if not len(grams):
+            return np.zeros(len(hashes), dtype=bool)
+        at = np.minimum(np.searchsorted(grams, hashes), len(grams) - 1)
+        return grams[at] == hashes
 
     def longest_match(self, sequence: np.ndarray) -> int:
         """Length in steps of the longest stretch of `sequence` found verbatim in training."""
-        prefix = self._prefix(np.asarray(sequence))
-        low, high = 0, len(prefix) - 1
+        return self._longest(self._prefix(np.asarray(sequence)), 0)
+
+    def _longest(self, prefix: np.ndarray, at_least: int) -> int:
+        """The longest match, or `at_least` when none is longer (a cheap check decides that)."""
+        low, high = at_least, len(prefix) - 1
+        if low >= high or not self._found(prefix, low + 1).any():
+            return low
+        low += 1
         while low < high:
             mid = (low + high + 1) // 2
             if self._found(prefix, mid).any():
@@ -106,4 +153,30 @@ class TrainingIndex:
             longest_beats=longest / steps_per_beat,
             ngram_steps=ngram_steps,
             ngram_share=self.ngram_share(sequence, ngram_steps),
+        )
+
+    def score_in_every_key(
+        self,
+        sequence: np.ndarray,
+        steps_per_beat: float,
+        ngram_steps: int,
+        transpose: Transposer,
+    ) -> MemorisationScore:
+        """The worst score over TRANSPOSITIONS: the longest match and the largest n-gram share
+        found in any key (each may come from a different one); `transposition` is the key of the
+        longest match."""
+        longest, key, share = 0, 0, 0.0
+        for semitones in TRANSPOSITIONS:
+            prefix = self._prefix(transpose(np.asarray(sequence), semitones))
+            found = self._longest(prefix, longest)
+            if found > longest:
+                longest, key = found, semitones
+            if len(prefix) - 1 >= ngram_steps:
+                share = max(share, float(self._found(prefix, ngram_steps).mean()))
+        return MemorisationScore(
+            longest_steps=longest,
+            longest_beats=longest / steps_per_beat,
+            ngram_steps=ngram_steps,
+            ngram_share=share,
+            transposition=key,
         )

@@ -39,6 +39,7 @@ NAMED_URLS = {
     "dashboard:batches": "dashboard/batches/",
     "dashboard:batch-new": "dashboard/batches/new/",
     "dashboard:batch": "dashboard/batches/<int:pk>/",
+    "dashboard:generator-import": "dashboard/generators/import/",
     "dashboard:stimuli": "dashboard/stimuli/",
     "dashboard:stimulus-audio": "dashboard/stimuli/<int:pk>/audio/",
     "dashboard:task": "dashboard/tasks/<str:task_id>/",

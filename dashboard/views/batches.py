@@ -20,7 +20,7 @@ RESTART = "restart"
 
 @login_required
 def batch_list(request: HttpRequest) -> HttpResponse:
-    batches = GenerationBatch.objects.select_related("run", "run__corpus", "corpus")
+    batches = GenerationBatch.objects.select_related("run", "run__corpus", "corpus", "generator")
     rows = [(batch, describe_row(batch)) for batch in batches]
     return render(request, "dashboard/batches.html", {"rows": rows})
 
@@ -91,7 +91,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return HttpResponseBadRequest("unknown action; the only one is restart")
         return batch_restart(request, pk)
     batch = get_object_or_404(
-        GenerationBatch.objects.select_related("run", "run__corpus", "corpus"), pk=pk
+        GenerationBatch.objects.select_related("run", "run__corpus", "corpus", "generator"), pk=pk
     )
     samples = [(s, memorised(s)) for s in batch.samples.select_related("piece", "primer")]
     context = {

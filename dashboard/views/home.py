@@ -30,7 +30,7 @@ def describe_entry(task: dict) -> JobView:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     runs = list(TrainingRun.objects.select_related("corpus")[:5])
-    batches = list(GenerationBatch.objects.select_related("run")[:5])
+    batches = list(GenerationBatch.objects.select_related("run", "generator")[:5])
     tasks = recent_tasks()[:8]
     context = {
         "broker": _broker_status(),

@@ -102,6 +102,20 @@ def unflatten(frames: np.ndarray) -> np.ndarray:
     return (frames > 0.5).astype(np.uint8).reshape(len(frames), KEYS, CHANNELS)
 
 
+def transpose_frames(frames: np.ndarray, semitones: int) -> np.ndarray:
+    """(T, 176) key-major frames moved `semitones` up (down when negative); notes pushed off
+    the piano are dropped, as midi_to_roll drops notes outside it."""
+    if frames.ndim != 2 or frames.shape[1] != KEYS * CHANNELS:
+        raise ValueError(f"expected frames of shape (T, {KEYS * CHANNELS}), got {frames.shape}")
+    keyed = frames.reshape(len(frames), KEYS, CHANNELS)
+    moved = np.zeros_like(keyed)
+    if semitones >= 0:
+        moved[:, semitones:] = keyed[:, : KEYS - semitones]
+    else:
+        moved[:, :semitones] = keyed[:, -semitones:]
+    return moved.reshape(frames.shape)
+
+
 def sounding(roll: np.ndarray) -> np.ndarray:
     """(T, 88) binary: which keys sound at each step, onset or held (the JSB benchmark's view)."""
     _check_roll(roll)

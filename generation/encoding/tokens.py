@@ -63,6 +63,14 @@ def token_pitches(token: str) -> list[int]:
         raise ValueError(f"malformed note token {token!r}") from None
 
 
+def transpose_token(token: str, semitones: int) -> str:
+    """The token `semitones` higher: a note keeps its octave arithmetic, a chord its classes."""
+    pitches = tuple(sorted(p + semitones for p in token_pitches(token)))
+    if CHORD_SEPARATOR in token or token.isdigit():
+        return chord_token(pitches)
+    return pitch_name(pitches[0])
+
+
 def tokens_to_midi(
     tokens: Sequence[str],
     step_beats: float = DEFAULT_STEP_BEATS,

@@ -2,7 +2,9 @@
 
 A GenerationBatch writes its pieces as ordinary Piece rows in a corpus of its own (source
 "generated"), so the stimulus pipeline treats them exactly like human pieces; GeneratedPiece
-keeps, per sample, every parameter that made it and its memorisation score.
+keeps, per sample, every parameter that made it and its memorisation score. A batch comes either
+from one of the platform's training runs or from an ExternalGenerator whose MIDI a researcher
+imported: studies, balancing, reports and exports see both through the batch alone.
 """
 
 import os
@@ -214,10 +216,52 @@ class TrainingRun(Job):
         return self.checkpoint_dir / LAST
 
 
-class GenerationBatch(Job):
-    """A batch of pieces sampled together from one run's best checkpoint."""
+class ExternalGenerator(models.Model):
+    """A generator the platform did not train (DeepBach, Coconet, a Music Transformer, ...),
+    named as reports will name it, with the corpus it imitates: its imported pieces are screened
+    for memorisation against that whole corpus, since its training split is not known."""
 
-    run = models.ForeignKey(TrainingRun, on_delete=models.PROTECT, related_name="batches")
+    name = models.CharField(max_length=50)
+    version = models.CharField(max_length=20, blank=True)
+    description = models.TextField(blank=True, help_text="a short description or a link")
+    corpus = models.ForeignKey(
+        Corpus,
+        on_delete=models.PROTECT,
+        related_name="external_generators",
+        help_text="the corpus it imitates",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="unique_generator_version")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The source label reports group its excerpts by."""
+        return f"{self.name} {self.version}" if self.version else self.name
+
+
+class GenerationBatch(Job):
+    """A batch of pieces sampled together from one run's best checkpoint, or imported together
+    from an external generator (then born succeeded: there is nothing to run)."""
+
+    run = models.ForeignKey(
+        TrainingRun, on_delete=models.PROTECT, null=True, blank=True, related_name="batches"
+    )
+    generator = models.ForeignKey(
+        ExternalGenerator,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="batches",
+        help_text="the external generator whose files were imported, for a batch with no run",
+    )
     corpus = models.OneToOneField(
         Corpus,
         on_delete=models.SET_NULL,
@@ -227,21 +271,45 @@ class GenerationBatch(Job):
         help_text="the corpus holding this batch's pieces",
     )
     n_pieces = models.PositiveIntegerField()
-    bars = models.PositiveIntegerField()
+    bars = models.PositiveIntegerField(help_text="0 for an imported batch: each file's length")
     beats_per_bar = models.PositiveIntegerField(default=4)
-    seed_strategy = models.CharField(max_length=10, choices=[(s, s) for s in SEED_STRATEGIES])
-    sampling_mode = models.CharField(max_length=12, choices=[(m, m) for m in SAMPLING_MODES])
+    seed_strategy = models.CharField(
+        max_length=10, choices=[(s, s) for s in SEED_STRATEGIES], blank=True
+    )
+    sampling_mode = models.CharField(
+        max_length=12, choices=[(m, m) for m in SAMPLING_MODES], blank=True
+    )
     temperature = models.FloatField(default=1.0)
     threshold = models.FloatField(default=0.5)
     random_seed = models.BigIntegerField(default=0)
     settings = models.JSONField(default=dict, help_text="derived settings: steps, window, epoch")
 
+    class Meta(Job.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(run__isnull=False, generator__isnull=True)
+                | models.Q(run__isnull=True, generator__isnull=False),
+                name="batch_from_a_run_or_a_generator",
+            )
+        ]
+
     def __str__(self) -> str:
+        if self.run_id is None:
+            return f"batch {self.pk} imported from {self.generator} ({self.status})"
         return f"batch {self.pk} of run {self.run_id} ({self.status})"
 
     @property
+    def imported(self) -> bool:
+        return self.run_id is None
+
+    @property
+    def model_label(self) -> str:
+        """The source label of its excerpts: the network's kind, or the external generator's."""
+        return self.generator.label if self.imported else self.run.model_kind
+
+    @property
     def not_learned(self) -> bool:
-        return self.run.not_learned
+        return not self.imported and self.run.not_learned
 
     def study_pieces(self):
         """Pieces fit for a study: sounding, and not copies of the training split."""
@@ -269,6 +337,11 @@ class GeneratedPiece(models.Model):
     longest_verbatim_beats = models.FloatField()
     ngram_steps = models.PositiveIntegerField()
     ngram_share = models.FloatField(help_text="share of n-grams found in the training split")
+    verbatim_transposition = models.SmallIntegerField(
+        default=0,
+        help_text="semitones the sample was moved to find its longest match: a copy in "
+        "another key counts as a copy",
+    )
     parameters = models.JSONField(help_text="every parameter that made this sample")
 
     class Meta:

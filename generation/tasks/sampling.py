@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from generation.encoding.pianoroll import roll_to_midi, unflatten
 from generation.encoding.tokens import Vocabulary, tokens_to_midi
-from generation.memorisation import TrainingIndex
+from generation.memorisation import TrainingIndex, roll_transposer, token_transposer
 from generation.midi_files import count_pitched_notes, midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
 from generation.models.runs import Status
@@ -161,14 +161,20 @@ def _generate(batch: GenerationBatch, on_step) -> None:
     batch.save()
     _, train_seqs = encode_split(run.corpus, "train", encoding)
     if tokens:
-        train_seqs = as_indices(train_seqs, Vocabulary(encoding["vocabulary"]))
+        vocabulary = Vocabulary(encoding["vocabulary"])
+        train_seqs, transpose = as_indices(train_seqs, vocabulary), token_transposer(vocabulary)
+    else:
+        transpose = roll_transposer()
     index = TrainingIndex(train_seqs)
     ngram_steps = max(1, round(batch.beats_per_bar * per_beat))
-    _save_samples(batch, samples, primers, index, encoding, ngram_steps, per_beat)
+    scores = [
+        index.score_in_every_key(s, per_beat, min(ngram_steps, len(s)), transpose) for s in samples
+    ]
+    _save_samples(batch, samples, primers, scores, encoding, per_beat)
 
 
 @transaction.atomic
-def _save_samples(batch, samples, primers, index, encoding, ngram_steps, per_beat) -> None:
+def _save_samples(batch, samples, primers, scores, encoding, per_beat) -> None:
     batch.samples.all().delete()
     if batch.corpus is not None:
         batch.corpus.delete()
@@ -181,7 +187,7 @@ def _save_samples(batch, samples, primers, index, encoding, ngram_steps, per_bea
     for i, sequence in enumerate(samples):
         pm = to_midi(sequence, encoding)
         n_notes = count_pitched_notes(pm)
-        score = index.score(sequence, per_beat, min(ngram_steps, len(sequence)))
+        score = scores[i]
         primer = primers[i][0] if primers else None
         piece = _piece_for(batch, i, pm) if n_notes else None
         GeneratedPiece.objects.create(
@@ -194,6 +200,7 @@ def _save_samples(batch, samples, primers, index, encoding, ngram_steps, per_bea
             longest_verbatim_beats=score.longest_beats,
             ngram_steps=score.ngram_steps,
             ngram_share=score.ngram_share,
+            verbatim_transposition=score.transposition,
             parameters={
                 "run": batch.run_id,
                 "batch": batch.pk,

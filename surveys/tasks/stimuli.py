@@ -25,14 +25,20 @@ HUMAN = "human"
 
 
 def source_of(piece: Piece) -> tuple[str, str]:
-    """("human", "human") for an imported piece, ("machine", model kind) for a generated one."""
-    sample = piece.generations.select_related("batch__run").order_by("batch_id").first()
+    """("human", "human") for a corpus piece, ("machine", model label) for a generated one: the
+    network's kind, or the name and version of the external generator it was imported from."""
+    related = ("batch__run", "batch__generator")
+    sample = piece.generations.select_related(*related).order_by("batch_id").first()
     batch = sample.batch if sample else None
     if batch is None and piece.corpus.source == Corpus.Source.GENERATED:
-        batch = GenerationBatch.objects.select_related("run").filter(corpus=piece.corpus).first()
+        batch = (
+            GenerationBatch.objects.select_related("run", "generator")
+            .filter(corpus=piece.corpus)
+            .first()
+        )
     if batch is None:
         return Stimulus.SourceKind.HUMAN, HUMAN
-    return Stimulus.SourceKind.MACHINE, batch.run.model_kind
+    return Stimulus.SourceKind.MACHINE, batch.model_label
 
 
 def render_piece(piece_id: int, params: dict | None = None) -> Stimulus:

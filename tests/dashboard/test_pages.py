@@ -23,6 +23,7 @@ PAGES = [
     "/dashboard/runs/new/",
     "/dashboard/batches/",
     "/dashboard/batches/new/",
+    "/dashboard/generators/import/",
     "/dashboard/stimuli/",
 ]
 

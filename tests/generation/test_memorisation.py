@@ -1,11 +1,22 @@
 """Memorisation: the longest verbatim stretch from the training split and the n-gram share."""
 
+import io
+
 import numpy as np
+import pretty_midi
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generation.memorisation import TrainingIndex
+from generation.corpora import iter_bundled
+from generation.encoding import pianoroll, tokens
+from generation.memorisation import (
+    TrainingIndex,
+    is_memorised,
+    roll_transposer,
+    token_transposer,
+)
+from generation.midi_files import midi_bytes, read_midi
 
 
 def frames(rows: list[list[int]]) -> np.ndarray:
@@ -69,3 +80,65 @@ def brute_force_longest(training: list[list[int]], generated: list[int]) -> int:
 def test_longest_match_agrees_with_brute_force(training, generated):
     index = TrainingIndex([np.array(p) for p in training])
     assert index.longest_match(np.array(generated)) == brute_force_longest(training, generated)
+
+
+@pytest.fixture(scope="module")
+def chorales() -> list[pretty_midi.PrettyMIDI]:
+    return [read_midi(s.data) for s in iter_bundled("bach", limit=5)]
+
+
+def transposed(pm: pretty_midi.PrettyMIDI, semitones: int) -> pretty_midi.PrettyMIDI:
+    moved = pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes(pm)))
+    for instrument in moved.instruments:
+        for note in instrument.notes:
+            note.pitch += semitones
+    return moved
+
+
+def roll(pm: pretty_midi.PrettyMIDI) -> np.ndarray:
+    return pianoroll.flatten(pianoroll.midi_to_roll(pm))
+
+
+def test_a_training_chorale_up_a_tone_passed_off_as_generated_is_flagged(chorales):
+    training, unseen = chorales[:4], chorales[4]
+    index = TrainingIndex([roll(pm) for pm in training])
+    forged = roll(transposed(training[2], 2))
+    plain = index.score(forged, steps_per_beat=4, ngram_steps=16)
+    assert not is_memorised(plain.longest_beats, plain.ngram_share)  # an exact match misses it
+
+    score = index.score_in_every_key(forged, 4, 16, roll_transposer())
+    assert is_memorised(score.longest_beats, score.ngram_share)
+    assert score.transposition == -2
+    assert score.longest_steps == len(forged)
+    assert score.ngram_share == 1.0
+
+    fresh = index.score_in_every_key(roll(unseen), 4, 16, roll_transposer())
+    assert not is_memorised(fresh.longest_beats, fresh.ngram_share)
+
+
+def test_every_key_within_an_octave_either_way_is_tried(chorales):
+    index = TrainingIndex([roll(chorales[0])])
+    for semitones in (-11, -7, 5, 11):
+        score = index.score_in_every_key(
+            roll(transposed(chorales[0], semitones)), 4, 16, roll_transposer()
+        )
+        assert score.transposition == -semitones
+
+
+def test_a_token_copy_in_another_key_is_found(chorales):
+    sequences = [tokens.midi_to_tokens(pm) for pm in chorales[:4]]
+    forged = [tokens.transpose_token(t, 2) for t in sequences[1]]
+    vocabulary = tokens.Vocabulary.from_sequences([*sequences, forged])
+    index = TrainingIndex([np.array(vocabulary.encode(s)) for s in sequences])
+    score = index.score_in_every_key(
+        np.array(vocabulary.encode(forged)), 2, 8, token_transposer(vocabulary)
+    )
+    assert score.transposition == -2
+    assert score.longest_steps == len(forged)
+
+
+def test_frames_moved_off_the_piano_are_dropped():
+    frames = np.zeros((1, 176), dtype=np.float32)
+    frames[0, [0, 174]] = 1  # lowest key's onset, highest key's onset
+    assert pianoroll.transpose_frames(frames, 1)[0].nonzero()[0].tolist() == [2]
+    assert pianoroll.transpose_frames(frames, -1)[0].nonzero()[0].tolist() == [172]
