@@ -29,6 +29,12 @@ INSTRUCTIONS: tuple[tuple[str, bool], ...] = (
     ("This is a check that you are listening. Please answer: a computer. Thank you.", False),
 )
 
+# Pair design: the same clip plays as excerpt A and as excerpt B; it asks for one of the two.
+PAIR_INSTRUCTIONS: tuple[tuple[str, str], ...] = (
+    ("This is a check that you are listening. Please choose: excerpt A. Thank you.", "a"),
+    ("This is a check that you are listening. Please choose: excerpt B. Thank you.", "b"),
+)
+
 
 class SpeechUnavailable(RuntimeError):
     """espeak-ng is not installed; the message says how to install it."""
