@@ -30,9 +30,10 @@ INSTRUCTIONS: tuple[tuple[str, bool], ...] = (
 )
 
 # Pair design: the same clip plays as excerpt A and as excerpt B; it asks for one of the two.
+# Short, so that it fits excerpts of two bars.
 PAIR_INSTRUCTIONS: tuple[tuple[str, str], ...] = (
-    ("This is a check that you are listening. Please choose: excerpt A. Thank you.", "a"),
-    ("This is a check that you are listening. Please choose: excerpt B. Thank you.", "b"),
+    ("Listening check. Please choose excerpt A.", "a"),
+    ("Listening check. Please choose excerpt B.", "b"),
 )
 
 
