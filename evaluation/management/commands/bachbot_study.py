@@ -165,6 +165,7 @@ class Command(BaseCommand):
 
     def _dry_run(self, options, spec: StimulusSpec, stimuli: list[Stimulus]) -> None:
         rng = random.Random(options["seed"])
+        options = {**options, "target": max(options["target"], options["simulate"])}
         try:
             with transaction.atomic():
                 study = self._create(options, stimuli)
