@@ -46,11 +46,12 @@ class StudyAdmin(admin.ModelAdmin):
         "slug",
         "title",
         "state",
+        "design",
         "trials_per_participant",
         "target_participants",
         "opened_at",
     ]
-    list_filter = ["state"]
+    list_filter = ["state", "design"]
     search_fields = ["slug", "title"]
     readonly_fields = ["frozen_rules", "opened_at", "closed_at", "created"]
     filter_horizontal = ["attention_clips"]

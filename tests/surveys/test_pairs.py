@@ -171,6 +171,17 @@ def test_a_pair_page_is_the_same_whichever_excerpt_a_person_composed(settings):
 
 
 @pytest.mark.django_db
+def test_every_excerpt_is_heard_equally_often_as_a_or_b():
+    study = _pair_study(attention=0, headphone_trials=0, practice_trial=False)
+    for _ in range(6):
+        _start(study)
+    heard = Counter()
+    for trial in Trial.objects.filter(participant__study=study):
+        heard.update([trial.item_id, trial.item_b_id])
+    assert sorted(heard.values()) == [4] * 12  # 6 people x 4 pairs over 6 + 6 excerpts
+
+
+@pytest.mark.django_db
 def test_the_design_is_fixed_once_the_study_opens():
     study = _pair_study()
     study.design = Study.Design.SINGLE
