@@ -219,12 +219,19 @@ class Study(models.Model):
             for d in self.items.values_list("stimulus__duration_seconds", flat=True)
             if d is not None
         ]
+        found = []
         if durations and max(durations) - min(durations) > PAIR_DURATION_TOLERANCE_S:
-            return [
+            found.append(
                 f"A pair study's excerpts must all last the same; these last {min(durations):.2f}"
                 f" to {max(durations):.2f} s. Cut every excerpt of the pool to one length."
-            ]
-        return []
+            )
+        specs = set(self.items.exclude(stimulus__spec_hash="").values_list("stimulus__spec_hash"))
+        if len(specs) > 1:
+            found.append(
+                f"A pair study's excerpts must all be rendered with one set of settings; the pool "
+                f"mixes {len(specs)}. Render every excerpt with the same settings."
+            )
+        return found
 
     def problems(self) -> list[str]:
         """Why this study cannot open yet; an empty list means it can."""

@@ -196,6 +196,10 @@ def test_a_pair_study_needs_matched_lengths_and_pair_attention_clips():
     Stimulus.objects.filter(source_kind="machine").update(duration_seconds=0.9)
     assert any("must all last the same" in p for p in study.problems())
     Stimulus.objects.update(duration_seconds=0.6)
+    Stimulus.objects.filter(source_kind="human").update(spec_hash="four-bars")
+    Stimulus.objects.filter(source_kind="machine").update(spec_hash="eight-bars")
+    assert any("one set of settings" in p for p in study.problems())
+    Stimulus.objects.update(spec_hash="four-bars")
     study.attention_clips.update(design="single")
     problems = " ".join(study.problems())
     assert "no attention clips for the pair design" in problems
