@@ -221,19 +221,20 @@ def _exposures(study: Study) -> dict[int, int]:
 
 
 def _practice(study: Study, items, assigned: set[int], exposures, seed: int) -> list[int]:
-    """The practice excerpt (single design) or pair, human first (pair design), from the
-    practice-only excerpts, else from pool excerpts the participant will not hear again;
-    [] when there is none to spare."""
-    practice = [it for it in items if it.role == StudyStimulus.Role.PRACTICE]
-    candidates = practice or [it for it in items if it.role == StudyStimulus.Role.POOL]
+    """The practice excerpt (single design), or pair as [human, machine] (pair design): from the
+    practice-only excerpts (of each kind, for a pair), else from pool excerpts the participant
+    will not hear again; [] when there is none to spare."""
+
+    def candidates(kinds: tuple[str, ...]) -> list[int]:
+        of_kind = [it for it in items if it.source_kind in kinds]
+        practice = [it.id for it in of_kind if it.role == StudyStimulus.Role.PRACTICE]
+        return practice or [it.id for it in of_kind if it.role == StudyStimulus.Role.POOL]
+
     if not study.is_pair:
-        chosen = choose_practice([it.id for it in candidates], assigned, exposures, seed)
+        chosen = choose_practice(candidates((HUMAN, MACHINE)), assigned, exposures, seed)
         return [] if chosen is None else [chosen]
     pair = [
-        choose_practice(
-            [it.id for it in candidates if it.source_kind == kind], assigned, exposures, seed
-        )
-        for kind in (HUMAN, MACHINE)
+        choose_practice(candidates((kind,)), assigned, exposures, seed) for kind in (HUMAN, MACHINE)
     ]
     return [] if None in pair else pair
 

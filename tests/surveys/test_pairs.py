@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from surveys.assignment import ATTENTION, EXPERIMENTAL, PoolItem, draw_pairs
 from surveys.models import Answer, Participant, Stimulus, Study, Trial
-from tests.surveys.factories import draft_study, open_study
+from tests.surveys.factories import draft_study, make_stimuli, open_study
 from tests.surveys.helpers import (
     PAIR_ANSWER,
     QUESTIONNAIRE,
@@ -179,6 +179,22 @@ def test_every_excerpt_is_heard_equally_often_as_a_or_b():
     for trial in Trial.objects.filter(participant__study=study):
         heard.update([trial.item_id, trial.item_b_id])
     assert sorted(heard.values()) == [4] * 12  # 6 people x 4 pairs over 6 + 6 excerpts
+
+
+@pytest.mark.django_db
+def test_the_practice_pair_takes_practice_only_excerpts_of_each_kind_it_has():
+    study = draft_study(
+        "practice", design="pair", trials=2, n_human=2, attention=0, headphone_trials=0
+    )
+    study.add_stimuli(make_stimuli(1, {}), role="practice")
+    study.open()
+    _, participant = _start(study)
+    practice = participant.trials.select_related("item", "item_b").get(kind="practice")
+    by_kind = {it.source_kind: it for it in (practice.item, practice.item_b)}
+    assert by_kind["human"].role == "practice"
+    assert by_kind["machine"].role == "pool"
+    experimental = participant.trials.filter(kind="experimental")
+    assert by_kind["machine"].id not in {i for t in experimental for i in (t.item_id, t.item_b_id)}
 
 
 @pytest.mark.django_db
