@@ -221,8 +221,9 @@ def _tost_intervals(table: pd.DataFrame, margin: float, alpha: float) -> None:
         tost_between(row.pc, row.se, row.df, *bounds, level) if 0 < level < 0.5 else None
         for row, level in zip(table.itertuples(), levels, strict=True)
     ]
-    table["tost_ci_low"] = [t.ci_low if t else np.nan for t in decided]
-    table["tost_ci_high"] = [t.ci_high if t else np.nan for t in decided]
+    # A proportion's interval stays inside [0, 1]; clipping leaves the TOST decision as it was.
+    table["tost_ci_low"] = [max(t.ci_low, 0.0) if t else np.nan for t in decided]
+    table["tost_ci_high"] = [min(t.ci_high, 1.0) if t else np.nan for t in decided]
 
 
 def model_table(

@@ -132,6 +132,8 @@ def test_the_verdicts_follow_the_tests():
     assert table.loc[pairs.ALL_MODELS, "pairs_answered"] == len(frame)
     narrow = pairs.model_table(frame, margin=0.01)
     assert narrow.loc["same", "verdict"] == pairs.INCONCLUSIVE
+    few = pairs.model_table(frame[frame[pairs.PARTICIPANT].isin(["p0", "p1"])], margin=0.1)
+    assert (few["tost_ci_low"].dropna() >= 0).all() and (few["tost_ci_high"].dropna() <= 1).all()
 
 
 def test_the_report_shows_every_part_and_serialises():
