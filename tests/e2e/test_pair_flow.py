@@ -5,12 +5,13 @@ order varies, and nothing the browser receives names a source."""
 import re
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from playwright.sync_api import expect
 
 from surveys.models import Answer, Participant, Stimulus
 from tests.e2e.test_participant_flow import Recorder, _big_enough_to_tap, _no_sideways_scroll
-from tests.surveys.factories import FORBIDDEN_WORDS, open_study
+from tests.surveys.factories import FORBIDDEN_WORDS, open_study, tone_mp3, tone_ogg
 from tests.surveys.helpers import agree, follow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -137,3 +138,33 @@ def test_participant_takes_a_pair_study_on_a_phone(live_server, phone, artifacts
         received += body.decode("latin-1").lower()
         leaks = [s for s in secrets if s in received]
         assert not leaks, f"{url} reveals {leaks}"
+
+
+def test_one_excerpt_plays_at_a_time_and_an_interrupted_one_must_be_heard_again(
+    live_server, phone, settings
+):
+    settings.SURVEY_LISTEN_ALLOWANCE_MS = 60_000  # this test is about the page, not the server
+    study = open_study(
+        "one-at-a-time", design="pair", trials=2, attention=0, headphone_trials=0,
+        practice_trial=False,
+    )  # fmt: skip
+    for stimulus in Stimulus.objects.all():  # 4 s sounds (1 s at the test's 4x) to interrupt
+        stimulus.audio_mp3.save("x.mp3", ContentFile(tone_mp3(seconds=4.0)), save=False)
+        stimulus.audio_ogg.save("x.ogg", ContentFile(tone_ogg(seconds=4.0)), save=True)
+    page = phone.new_page()
+    page.goto(f"{live_server.url}/s/{study.slug}/")
+    page.get_by_label("I have read the information above and agree to take part.").check()
+    page.get_by_role("button", name="I agree, continue").click()
+    page.get_by_role("button", name="Start").click()
+    a, b = page.locator("audio").nth(0), page.locator("audio").nth(1)
+    page.get_by_role("button", name="Play excerpt A").click()
+    expect(page.locator("#player-status-A")).to_have_text("Playing…")
+    page.get_by_role("button", name="Play excerpt B").click()
+    expect(page.locator("#player-status-B")).to_have_text("Playing…")
+    assert a.evaluate("a => a.paused && !a.ended && a.currentTime > 0")
+    expect(page.locator("#player-status-A")).to_contain_text("Paused")
+    expect(page.locator("#player-status-B")).to_contain_text("listen to the other", timeout=15000)
+    _locked(page)  # A was cut short: it has not been heard to its end
+    assert b.evaluate("b => b.ended")
+    page.get_by_role("button", name="Play excerpt A").click()
+    expect(page.get_by_role("radio", name="Excerpt A")).to_be_enabled(timeout=15000)
