@@ -402,9 +402,12 @@ class StudyForm(forms.ModelForm):
         fields = [
             "slug",
             "title",
+            "design",
             "consent_text",
             "instructions",
             "trials_per_participant",
+            "show_score",
+            "ask_experience",
             "attention_checks",
             "practice_trial",
             "headphone_trials",
@@ -422,8 +425,13 @@ class StudyForm(forms.ModelForm):
         self.fields["rules_json"].initial = json.dumps(
             self.instance.exclusion_rules or validate_rules({}), indent=2
         )
+        self.fields["design"].required = False
         if self.instance.pk:
             self.fields["pool"].initial = list(self.instance.stimuli.values_list("id", flat=True))
+
+    def clean_design(self) -> str:
+        """A form that leaves the design out (an older page, a script) means today's design."""
+        return self.cleaned_data.get("design") or Study.Design.SINGLE
 
     def clean_rules_json(self) -> dict:
         try:

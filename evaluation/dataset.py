@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 from django.db.models import QuerySet
 
-from evaluation import tidy
+from evaluation import pairs, tidy
 from evaluation.music_metrics import compare_sets
 from surveys.exclusion import ParticipantFacts, exclusion_reason
 from surveys.models import Answer, Participant, Study, StudyStimulus, Trial
@@ -43,8 +43,23 @@ PARTICIPANT_FIELDS = (
     "musical_training_years",
     "gold_msi_training",
     "non_musician",
+    "music_experience",
     "excluded",
     "exclusion_reason",
+)
+PAIR_ANSWER_FIELDS = (
+    "participant_id",
+    "trial__item__stimulus_id",
+    "trial__item__source_kind",
+    "trial__item__source",
+    "trial__item__batch_id",
+    "trial__item_b__stimulus_id",
+    "trial__item_b__source",
+    "trial__item_b__batch_id",
+    "choice",
+    "confidence",
+    "response_ms",
+    "plays",
 )
 
 
@@ -102,6 +117,91 @@ def preregistered_d_prime_margin(study: Study) -> float:
     return float(study.rules["equivalence_margin_d_prime"])
 
 
+def preregistered_pair_margin(study: Study) -> float:
+    """The pair design's margin around 50% for "indistinguishable", as a proportion."""
+    return study.rules["equivalence_margin_pair_points"] / 100
+
+
+def _batch_text(batch) -> str:
+    return "" if batch is None or pd.isna(batch) else str(int(batch))
+
+
+def _per_participant(people: pd.DataFrame) -> pd.DataFrame:
+    """Participant-level columns repeated on each answer row, by participant id as text."""
+    return pd.DataFrame(
+        {
+            tidy.PARTICIPANT: people["id"].astype(str),
+            tidy.MUSICAL_TRAINING_YEARS: pd.to_numeric(people["musical_training_years"]),
+            tidy.GOLD_MSI_TRAINING: pd.to_numeric(people["gold_msi_training"]),
+            # Unknown training (questionnaire not reached) counts with the others, not as a
+            # non-musician: the breakdown is "non-musicians vs everyone else".
+            tidy.NON_MUSICIAN: people["non_musician"].eq(True),
+            tidy.ATTENTION_PASSED: people["attention_passed"].eq(True),
+            tidy.HEADPHONE_PASSED: people["headphone_passed"].eq(True),
+            tidy.COMPLETED: people["completed_at"].notna(),
+            tidy.EXCLUDED: people["reason"] != "",
+            tidy.EXCLUSION_REASON: people["reason"],
+        }
+    )
+
+
+def _funnel(people: pd.DataFrame, per: pd.DataFrame) -> pd.DataFrame:
+    return tidy.validate_funnel(
+        pd.DataFrame(
+            {
+                tidy.PARTICIPANT: per[tidy.PARTICIPANT],
+                tidy.STARTED: True,
+                tidy.CONSENTED: people["consented_at"].notna(),
+                tidy.HEADPHONE_PASSED: per[tidy.HEADPHONE_PASSED],
+                tidy.ATTENTION_PASSED: per[tidy.ATTENTION_PASSED],
+                tidy.COMPLETED: per[tidy.COMPLETED],
+            }
+        )
+    )
+
+
+def pair_answer_tables(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A pair study's pair table (evaluation.pairs; experimental pairs only) and its funnel."""
+    values = (
+        Answer.objects.filter(
+            participant__in=counted_participants(study), trial__kind=Trial.Kind.EXPERIMENTAL
+        )
+        .order_by("participant_id", "trial__position")
+        .values_list(*PAIR_ANSWER_FIELDS)
+    )
+    rows = []
+    for pid, a_item, a_kind, a_source, a_batch, b_item, b_source, b_batch, choice, *rest in values:
+        human_first = a_kind == tidy.HUMAN
+        human, machine = (a_item, b_item) if human_first else (b_item, a_item)
+        chose_a = choice == "a"
+        rows.append(
+            {
+                pairs.PARTICIPANT: str(pid),
+                pairs.PAIR: f"{human}+{machine}",
+                pairs.HUMAN_ITEM: str(human),
+                pairs.MACHINE_ITEM: str(machine),
+                pairs.SOURCE: b_source if human_first else a_source,
+                pairs.BATCH: _batch_text(b_batch if human_first else a_batch),
+                pairs.HUMAN_FIRST: human_first,
+                pairs.CHOSE_A: chose_a,
+                pairs.CORRECT: chose_a == human_first,
+                pairs.CONFIDENCE: rest[0],
+                pairs.RESPONSE_MS: rest[1],
+                pairs.PLAYS: rest[2],
+            }
+        )
+    answers = pd.DataFrame(rows, columns=list(pairs.ANSWER_COLUMNS))
+    people = _participants(study, answers)
+    per = _per_participant(people)
+    per[pairs.EXPERIENCE] = people["music_experience"].fillna("").astype(str)
+    funnel = _funnel(people, per)
+    if answers.empty:
+        return pairs.empty(), funnel
+    frame = answers.merge(per, on=pairs.PARTICIPANT, how="left", validate="many_to_one")
+    frame.insert(0, pairs.STUDY, study.slug)
+    return pairs.validate(frame[list(pairs.COLUMNS)]), funnel
+
+
 def answer_tables(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The study's tidy answer table (experimental trials only) and its participant funnel."""
     values = (
@@ -119,36 +219,13 @@ def answer_tables(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
     answers[tidy.CORRECT] = answers[tidy.CORRECT].where(answers[tidy.CORRECT].notna(), truth)
 
     people = _participants(study, answers)
-    per = pd.DataFrame(
-        {
-            tidy.PARTICIPANT: people["id"].astype(str),
-            tidy.MUSICAL_TRAINING_YEARS: pd.to_numeric(people["musical_training_years"]),
-            tidy.GOLD_MSI_TRAINING: pd.to_numeric(people["gold_msi_training"]),
-            # Unknown training (questionnaire not reached) counts with the others, not as a
-            # non-musician: the breakdown is "non-musicians vs everyone else".
-            tidy.NON_MUSICIAN: people["non_musician"].eq(True),
-            tidy.ATTENTION_PASSED: people["attention_passed"].eq(True),
-            tidy.HEADPHONE_PASSED: people["headphone_passed"].eq(True),
-            tidy.COMPLETED: people["completed_at"].notna(),
-            tidy.EXCLUDED: people["reason"] != "",
-            tidy.EXCLUSION_REASON: people["reason"],
-        }
-    )
+    per = _per_participant(people)
     frame = answers.merge(per, on=tidy.PARTICIPANT, how="left", validate="many_to_one")
     frame.insert(0, tidy.STUDY, study.slug)
-    funnel = pd.DataFrame(
-        {
-            tidy.PARTICIPANT: per[tidy.PARTICIPANT],
-            tidy.STARTED: True,
-            tidy.CONSENTED: people["consented_at"].notna(),
-            tidy.HEADPHONE_PASSED: per[tidy.HEADPHONE_PASSED],
-            tidy.ATTENTION_PASSED: per[tidy.ATTENTION_PASSED],
-            tidy.COMPLETED: per[tidy.COMPLETED],
-        }
-    )
+    funnel = _funnel(people, per)
     if frame.empty:
-        return tidy.empty(), tidy.validate_funnel(funnel)
-    return tidy.validate(frame[list(tidy.COLUMNS)]), tidy.validate_funnel(funnel)
+        return tidy.empty(), funnel
+    return tidy.validate(frame[list(tidy.COLUMNS)]), funnel
 
 
 def _pool(study: Study):

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation import tidy
+from evaluation.pair_summary import PairReport
 from evaluation.summary import Report, headline
 
 TABLES = ("sources", "batches", "detection", "training", "items", "funnel", "exclusions")
@@ -23,8 +24,8 @@ def tidy_csv(frame: pd.DataFrame) -> str:
     return tidy.validate(frame).to_csv(index=False)
 
 
-def report_json(report: Report) -> str:
-    """The whole report as JSON (NaN written as null)."""
+def report_json(report: Report | PairReport) -> str:
+    """The whole report, of either design, as JSON (NaN written as null)."""
     return json.dumps(report.to_dict(), indent=2, allow_nan=False)
 
 

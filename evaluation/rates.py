@@ -4,9 +4,9 @@ Every participant answers many trials and every excerpt is heard by many partici
 judgments are not independent: a pooled binomial interval would be far too narrow. The rate of a
 group is the mean of its 0/1 judgments (a regression of the judgment on group indicators). Every
 statement the report makes is a contrast of those means: one rate (against 50%), a model against
-the human excerpts, a model against a model, and, when the pair design lands, its proportion
-correct (a single rate of the "correct" outcome against 50%). All of them go through ``contrast``
-and take the same variance, the larger of three:
+the human excerpts, a model against a model, and the pair design's proportion correct
+(evaluation/pairs.py: a rate of the "correct" outcome against 50%, pairs as the items). All of
+them go through ``contrast`` and take the same variance, the larger of three:
 
     V_two-way = V_participant + V_item - V_cell      (Cameron, Gelbach & Miller 2011)
     V_participant                                    (one-way, clustered by participant)

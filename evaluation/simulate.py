@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluation import tidy
+from evaluation import pairs, tidy
 
 
 @dataclass(frozen=True)
@@ -126,3 +126,92 @@ def simulate_study(
         }
     )
     return frame, funnel
+
+
+@dataclass(frozen=True)
+class PairDesign:
+    """True parameters of a synthetic pair (2AFC) study.
+
+    Each participant answers ``pairs_per_participant`` pairs, spread evenly over the models,
+    with distinct excerpts, the person's excerpt first in half of them. Participant i answers a
+    pair of model m right with probability p_im ~ Beta(pc_m * k, (1 - pc_m) * k), k =
+    ``concentration``: the population pc of model m is pc_m exactly, and listeners differ.
+    """
+
+    model_pcs: dict[str, float] = field(default_factory=lambda: {"bachbot": 0.6})
+    participants: int = 100
+    pairs_per_participant: int = 5
+    human_items: int = 40
+    items_per_model: int = 40
+    concentration: float = 20.0  # inf: every listener has the same pc
+    non_musician_share: float = 0.7
+    experience_levels: tuple[str, ...] = ("novice", "intermediate", "advanced", "expert")
+
+
+def _first_columns(rng: np.random.Generator, shape: tuple[int, int], n: int) -> np.ndarray:
+    """Per row, n distinct column indices in random order (sampling without replacement)."""
+    return np.argsort(rng.random(shape), axis=1)[:, :n]
+
+
+def simulate_pair_study(
+    design: PairDesign, seed: int = 0, study: str = "simulated"
+) -> pd.DataFrame:
+    """A pair table drawn from ``design`` (deterministic for a seed)."""
+    models = np.array(list(design.model_pcs), dtype=object)
+    n_models, n, n_p = len(models), design.pairs_per_participant, design.participants
+    per_model = -(-n // n_models)
+    if n > design.human_items or per_model > design.items_per_model:
+        raise ValueError("pairs per participant need more excerpts than the design has")
+    rng = np.random.default_rng(seed)
+    pcs = np.array([design.model_pcs[m] for m in models])
+    pcs = np.broadcast_to(pcs, (n_p, n_models))
+    if np.isfinite(design.concentration):
+        pcs = rng.beta(pcs * design.concentration, (1 - pcs) * design.concentration)
+    # Models in turn from a random start, so each participant's pairs spread evenly over them.
+    which = (rng.integers(n_models, size=(n_p, 1)) + np.arange(n)[None, :]) % n_models
+    humans = _first_columns(rng, (n_p, design.human_items), n)
+    machine = np.stack(
+        [_first_columns(rng, (n_p, design.items_per_model), per_model) for _ in models], axis=1
+    )
+    # The k-th pair is its model's (k // n_models)-th, so each takes its model's next excerpt.
+    turn = np.broadcast_to((np.arange(n) // n_models)[None, :, None], (n_p, n, 1))
+    machine_item = np.take_along_axis(machine, which[:, :, None], axis=1)
+    machine_item = np.take_along_axis(machine_item, turn, axis=2)
+    first_count = (n + rng.integers(2, size=(n_p, 1))) // 2  # the odd pair either way
+    human_first = np.argsort(rng.random((n_p, n)), axis=1) < first_count
+    correct = rng.random((n_p, n)) < np.take_along_axis(pcs, which, axis=1)
+    non_musician = rng.random(n_p) < design.non_musician_share
+    levels = np.array(design.experience_levels, dtype=object)
+    experience = levels[rng.integers(len(levels), size=n_p)]
+
+    person = np.repeat(np.arange(n_p), n)
+    source = models[which.ravel()]
+    human_names = np.char.add("h", humans.ravel().astype(str))
+    machine_names = np.char.add(source.astype(str), machine_item[:, :, 0].ravel().astype(str))
+    frame = pd.DataFrame(
+        {
+            pairs.STUDY: study,
+            pairs.PARTICIPANT: np.char.add("p", person.astype(str)),
+            pairs.PAIR: np.char.add(np.char.add(human_names, "+"), machine_names),
+            pairs.HUMAN_ITEM: human_names,
+            pairs.MACHINE_ITEM: machine_names,
+            pairs.SOURCE: source,
+            pairs.BATCH: "1",
+            pairs.HUMAN_FIRST: human_first.ravel(),
+            pairs.CHOSE_A: correct.ravel() == human_first.ravel(),
+            pairs.CORRECT: correct.ravel(),
+            pairs.CONFIDENCE: rng.integers(1, 6, size=n_p * n),
+            pairs.RESPONSE_MS: rng.integers(500, 8000, size=n_p * n),
+            pairs.PLAYS: 2,
+            pairs.MUSICAL_TRAINING_YEARS: np.where(non_musician, 0.0, 6.0)[person],
+            pairs.GOLD_MSI_TRAINING: np.where(non_musician, 10.0, 30.0)[person],
+            pairs.NON_MUSICIAN: non_musician[person],
+            pairs.EXPERIENCE: experience[person],
+            pairs.ATTENTION_PASSED: True,
+            pairs.HEADPHONE_PASSED: True,
+            pairs.COMPLETED: True,
+            pairs.EXCLUDED: False,
+            pairs.EXCLUSION_REASON: "",
+        }
+    )
+    return pairs.validate(frame)

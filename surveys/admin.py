@@ -46,11 +46,12 @@ class StudyAdmin(admin.ModelAdmin):
         "slug",
         "title",
         "state",
+        "design",
         "trials_per_participant",
         "target_participants",
         "opened_at",
     ]
-    list_filter = ["state"]
+    list_filter = ["state", "design"]
     search_fields = ["slug", "title"]
     readonly_fields = ["frozen_rules", "opened_at", "closed_at", "created"]
     filter_horizontal = ["attention_clips"]
@@ -93,11 +94,12 @@ class TrialAdmin(admin.ModelAdmin):
         "position",
         "kind",
         "item",
+        "item_b",
         "attention_clip",
         "first_shown_at",
     ]
     list_filter = ["kind", "participant__study"]
-    raw_id_fields = ["participant", "item", "attention_clip"]
+    raw_id_fields = ["participant", "item", "item_b", "attention_clip"]
 
 
 @admin.register(Answer)
@@ -107,6 +109,7 @@ class AnswerAdmin(admin.ModelAdmin):
         "participant",
         "trial",
         "judged_human",
+        "choice",
         "correct",
         "confidence",
         "musicality",
@@ -128,4 +131,12 @@ class HeadphoneTrialAdmin(admin.ModelAdmin):
 
 @admin.register(AttentionClip)
 class AttentionClipAdmin(admin.ModelAdmin):
-    list_display = ["id", "text", "expected_judged_human", "duration_seconds", "loudness_lufs"]
+    list_display = [
+        "id",
+        "text",
+        "design",
+        "expected_judged_human",
+        "expected_choice",
+        "duration_seconds",
+        "loudness_lufs",
+    ]

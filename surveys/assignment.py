@@ -1,6 +1,11 @@
 """Balanced trial sets: equal human and machine excerpts, sources spread evenly, the least-heard
 excerpts first, in an order drawn from the participant's stored seed.
 
+The pair design draws the same way: n human and n machine excerpts (machine ones spread over
+models and batches, each excerpt at most once), matched into n pairs, with the human excerpt
+first in half of them (the odd one out by the seed) in random order, so A/B order is
+counterbalanced within and across participants.
+
 Pure: it sees pool items as plain records and the number of times each has been assigned so far,
 so the balance can be tested without a database and replayed from the seed.
 """
@@ -26,8 +31,9 @@ class PoolItem:
 @dataclass(frozen=True)
 class Slot:
     kind: str  # EXPERIMENTAL or ATTENTION
-    item_id: int | None = None
+    item_id: int | None = None  # the excerpt; in a pair, excerpt A
     attention_index: int | None = None
+    item_b_id: int | None = None  # pair design: excerpt B
 
 
 def _quotas(sources: Sequence[str], total: int, load: Mapping[str, int], rng) -> dict[str, int]:
@@ -64,6 +70,20 @@ def _pick_kind(
     return chosen
 
 
+def _with_attention(
+    slots: list[Slot], n_attention: int, n_attention_clips: int, rng: random.Random
+) -> list[Slot]:
+    """The experimental slots with n_attention attention checks placed at random, never first."""
+    n_trials = len(slots)
+    clips = rng.sample(range(n_attention_clips), k=min(n_attention, n_attention_clips))
+    while len(clips) < n_attention:
+        clips.append(rng.randrange(n_attention_clips))
+    places = sorted(rng.sample(range(1, n_trials + 1), k=min(n_attention, n_trials)))
+    for offset, (place, clip) in enumerate(zip(places, clips, strict=False)):
+        slots.insert(place + offset, Slot(ATTENTION, attention_index=clip))
+    return slots
+
+
 def draw_trials(
     pool: Sequence[PoolItem],
     exposures: Mapping[int, int],
@@ -86,13 +106,38 @@ def draw_trials(
         for item_id in _pick_kind([p for p in pool if p.kind == kind], half, exposures, rng)
     ]
     rng.shuffle(slots)
-    clips = rng.sample(range(n_attention_clips), k=min(n_attention, n_attention_clips))
-    while len(clips) < n_attention:
-        clips.append(rng.randrange(n_attention_clips))
-    places = sorted(rng.sample(range(1, n_trials + 1), k=min(n_attention, n_trials)))
-    for offset, (place, clip) in enumerate(zip(places, clips, strict=False)):
-        slots.insert(place + offset, Slot(ATTENTION, attention_index=clip))
-    return slots
+    return _with_attention(slots, n_attention, n_attention_clips, rng)
+
+
+def draw_pairs(
+    pool: Sequence[PoolItem],
+    exposures: Mapping[int, int],
+    n_pairs: int,
+    n_attention: int,
+    n_attention_clips: int,
+    seed: int,
+) -> list[Slot]:
+    """One participant's pair sequence: n_pairs (human, machine) pairs of distinct excerpts,
+    machine excerpts balanced over models and batches, the human excerpt first in half of them,
+    with attention checks placed at random, never first."""
+    if n_pairs < 1:
+        raise ValueError(f"pairs per participant must be at least 1, got {n_pairs}")
+    if n_attention and not n_attention_clips:
+        raise ValueError("attention checks were asked for but there are no attention clips")
+    rng = random.Random(seed)
+    humans = _pick_kind([p for p in pool if p.kind == HUMAN], n_pairs, exposures, rng)
+    machines = _pick_kind([p for p in pool if p.kind == MACHINE], n_pairs, exposures, rng)
+    rng.shuffle(humans)
+    human_first = [i < n_pairs // 2 for i in range(n_pairs)]
+    if n_pairs % 2:
+        human_first[-1] = rng.random() < 0.5
+    rng.shuffle(human_first)
+    slots = [
+        Slot(EXPERIMENTAL, item_id=h, item_b_id=m) if first else Slot(EXPERIMENTAL, m, None, h)
+        for h, m, first in zip(humans, machines, human_first, strict=True)
+    ]
+    rng.shuffle(slots)
+    return _with_attention(slots, n_attention, n_attention_clips, rng)
 
 
 def choose_practice(

@@ -29,6 +29,13 @@ INSTRUCTIONS: tuple[tuple[str, bool], ...] = (
     ("This is a check that you are listening. Please answer: a computer. Thank you.", False),
 )
 
+# Pair design: the same clip plays as excerpt A and as excerpt B; it asks for one of the two.
+# Short, so that it fits excerpts of two bars.
+PAIR_INSTRUCTIONS: tuple[tuple[str, str], ...] = (
+    ("Listening check. Please choose excerpt A.", "a"),
+    ("Listening check. Please choose excerpt B.", "b"),
+)
+
 
 class SpeechUnavailable(RuntimeError):
     """espeak-ng is not installed; the message says how to install it."""

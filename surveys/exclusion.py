@@ -3,7 +3,9 @@
 Besides who is excluded, the rules fix the analysis's free choices, the equivalence margins: how
 close to the human rate a model's rate judged human must be shown to be to "pass for human"
 (percentage points), and how close to 0 its d' must be shown to be for "listeners cannot tell"
-(d' units). They too are decided before any answer arrives.
+(d' units); in the pair design, how close to 50% the proportion of pairs answered right must be
+shown to be for "indistinguishable" (percentage points). They too are decided before any answer
+arrives.
 
 The rules are data so a study can store the exact copy in force, and the decision is a pure
 function of that copy and a participant's facts, so it can be recomputed and tested anywhere.
@@ -22,6 +24,7 @@ DEFAULT_RULES: dict = {
     "min_median_response_ms": 0,
     "equivalence_margin_points": 10,
     "equivalence_margin_d_prime": 0.3,
+    "equivalence_margin_pair_points": 10,
 }
 
 # A d' margin below 0.05 needs thousands of participants; above 2 any audible difference passes.
@@ -34,6 +37,7 @@ _COUNTS = (
     "non_musician_max_years",
     "min_median_response_ms",
     "equivalence_margin_points",
+    "equivalence_margin_pair_points",
 )
 
 
@@ -52,8 +56,9 @@ def validate_rules(rules: dict) -> dict:
         value = merged[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{key} must be a whole number >= 0, not {value!r}")
-    if not 1 <= merged["equivalence_margin_points"] <= 49:
-        raise ValueError("equivalence_margin_points must lie between 1 and 49 percentage points")
+    for key in ("equivalence_margin_points", "equivalence_margin_pair_points"):
+        if not 1 <= merged[key] <= 49:
+            raise ValueError(f"{key} must lie between 1 and 49 percentage points")
     d_margin = merged["equivalence_margin_d_prime"]
     if isinstance(d_margin, bool) or not isinstance(d_margin, int | float):
         raise ValueError(f"equivalence_margin_d_prime must be a number, not {d_margin!r}")

@@ -17,8 +17,17 @@ from django.db.models import Count
 from django.utils import timezone
 
 from surveys import headphone
-from surveys.assignment import ATTENTION, PoolItem, choose_practice, draw_trials
+from surveys.assignment import (
+    ATTENTION,
+    HUMAN,
+    MACHINE,
+    PoolItem,
+    choose_practice,
+    draw_pairs,
+    draw_trials,
+)
 from surveys.models import HeadphoneTrial, Participant, Study, StudyStimulus, Trial
+from surveys.models.stimuli import new_token
 
 CONSENT = "consent"
 HEADPHONES = "headphones"
@@ -197,6 +206,47 @@ def answer_headphone(trial: HeadphoneTrial, response: int) -> None:
         )
 
 
+def _exposures(study: Study) -> dict[int, int]:
+    """Times each pool item was assigned to a counted participant, as excerpt A or B.
+
+    Balance over counted participants: a researcher's previews must not push the excerpts they
+    happened to hear to the back of real participants' queues."""
+    counted = Trial.objects.filter(participant__study=study, participant__preview=False)
+    exposures: dict[int, int] = {}
+    for field in ("item_id", "item_b_id"):
+        rows = counted.filter(**{f"{field}__isnull": False}).values_list(field)
+        for item_id, n in rows.annotate(n=Count("id")).order_by():
+            exposures[item_id] = exposures.get(item_id, 0) + n
+    return exposures
+
+
+def _practice(study: Study, items, assigned: set[int], exposures, seed: int) -> list[int]:
+    """The practice excerpt (single design), or pair as [human, machine] (pair design): from the
+    practice-only excerpts (of each kind, for a pair), else from pool excerpts the participant
+    will not hear again; [] when there is none to spare."""
+
+    def candidates(kinds: tuple[str, ...]) -> list[int]:
+        of_kind = [it for it in items if it.source_kind in kinds]
+        practice = [it.id for it in of_kind if it.role == StudyStimulus.Role.PRACTICE]
+        return practice or [it.id for it in of_kind if it.role == StudyStimulus.Role.POOL]
+
+    if not study.is_pair:
+        chosen = choose_practice(candidates((HUMAN, MACHINE)), assigned, exposures, seed)
+        return [] if chosen is None else [chosen]
+    pair = [
+        choose_practice(candidates((kind,)), assigned, exposures, seed) for kind in (HUMAN, MACHINE)
+    ]
+    return [] if None in pair else pair
+
+
+def _new_trial(participant: Participant, position: int, kind: str, pair: bool, **fields) -> Trial:
+    """A trial; a pair trial gets a second random address, for its excerpt B."""
+    token_b = new_token() if pair else None
+    return Trial(
+        participant=participant, position=position, kind=kind, audio_token_b=token_b, **fields
+    )
+
+
 def assign_trials(participant: Participant) -> None:
     """Draw the participant's balanced set once (practice first) and mark the instructions read."""
     with transaction.atomic():
@@ -205,21 +255,15 @@ def assign_trials(participant: Participant) -> None:
             return
         study = locked.study
         items = list(study.items.all())
-        # Balance over counted participants: a researcher's previews must not push the excerpts
-        # they happened to hear to the back of real participants' queues.
-        exposures = dict(
-            Trial.objects.filter(item__study=study, participant__preview=False)
-            .values_list("item_id")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
+        exposures = _exposures(study)
         pool = [
             PoolItem(it.id, it.source_kind, it.source_key)
             for it in items
             if it.role == StudyStimulus.Role.POOL
         ]
-        clips = list(study.attention_clips.order_by("id"))
-        slots = draw_trials(
+        clips = list(study.attention_clips.filter(design=study.design).order_by("id"))
+        draw = draw_pairs if study.is_pair else draw_trials
+        slots = draw(
             pool,
             exposures,
             study.trials_per_participant,
@@ -229,31 +273,38 @@ def assign_trials(participant: Participant) -> None:
         )
         trials = []
         if study.practice_trial:
-            practice_pool = [it.id for it in items if it.role == StudyStimulus.Role.PRACTICE]
-            candidates = practice_pool or [p.id for p in pool]
-            assigned = {s.item_id for s in slots}
-            practice = choose_practice(candidates, assigned, exposures, locked.seed)
-            if practice is not None:
-                first = Trial(participant=locked, position=0, kind=Trial.Kind.PRACTICE)
-                first.item_id = practice
-                trials.append(first)
+            assigned = {s.item_id for s in slots} | {s.item_b_id for s in slots}
+            practice = _practice(study, items, assigned, exposures, locked.seed)
+            if locked.seed & 1:
+                practice.reverse()  # the practice pair's order, too, tells nothing
+            if practice:
+                trials.append(
+                    _new_trial(
+                        locked,
+                        0,
+                        Trial.Kind.PRACTICE,
+                        study.is_pair,
+                        item_id=practice[0],
+                        item_b_id=practice[1] if study.is_pair else None,
+                    )
+                )
         for position, slot in enumerate(slots, start=1):
             if slot.kind == ATTENTION:
+                clip = clips[slot.attention_index]
                 trials.append(
-                    Trial(
-                        participant=locked,
-                        position=position,
-                        kind=Trial.Kind.ATTENTION,
-                        attention_clip=clips[slot.attention_index],
+                    _new_trial(
+                        locked, position, Trial.Kind.ATTENTION, study.is_pair, attention_clip=clip
                     )
                 )
             else:
                 trials.append(
-                    Trial(
-                        participant=locked,
-                        position=position,
-                        kind=Trial.Kind.EXPERIMENTAL,
+                    _new_trial(
+                        locked,
+                        position,
+                        Trial.Kind.EXPERIMENTAL,
+                        study.is_pair,
                         item_id=slot.item_id,
+                        item_b_id=slot.item_b_id,
                     )
                 )
         Trial.objects.bulk_create(trials)

@@ -5,7 +5,7 @@ from django import forms
 from django.core import signing
 
 from surveys.models import Participant
-from surveys.questionnaire import ITEMS, MAX_TRAINING_YEARS
+from surveys.questionnaire import EXPERIENCE_LEVELS, ITEMS, MAX_TRAINING_YEARS
 
 SCALE = [(i, str(i)) for i in range(1, 6)]
 MAX_MS = 3_600_000
@@ -68,6 +68,19 @@ class AnswerForm(forms.Form):
         return self.cleaned_data["judgment"] == "person"
 
 
+class PairAnswerForm(forms.Form):
+    """Pair design: which of the two excerpts a person composed, and how sure."""
+
+    choice = forms.ChoiceField(
+        choices=[("a", "Excerpt A"), ("b", "Excerpt B")], widget=forms.RadioSelect
+    )
+    confidence = forms.TypedChoiceField(choices=SCALE, coerce=int, widget=forms.RadioSelect)
+    response_ms = forms.IntegerField(min_value=0, max_value=MAX_MS, required=False, initial=0)
+    listening_ms = forms.IntegerField(min_value=0, max_value=MAX_MS, required=False, initial=0)
+    plays = forms.IntegerField(min_value=0, max_value=1000, required=False, initial=0)
+    request_id = forms.CharField(max_length=64, required=False)
+
+
 class QuestionnaireForm(forms.Form):
     age_band = forms.ChoiceField(
         label="Your age",
@@ -86,8 +99,14 @@ class QuestionnaireForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, ask_experience: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if ask_experience:
+            self.fields["music_experience"] = forms.ChoiceField(
+                label="How would you describe your experience with music?",
+                choices=[("", "Choose…"), *EXPERIENCE_LEVELS],
+                error_messages={"required": CHOOSE_ONE},
+            )
         for item in ITEMS:
             self.fields[item.key] = forms.TypedChoiceField(
                 label=item.text,

@@ -7,6 +7,15 @@ of training it tells non-musicians apart.
 
 from dataclasses import dataclass
 
+# The self-rated experience levels BachBot grouped its listeners by (Liang et al. 2017), asked
+# when a study wants that breakdown; in this order in reports.
+EXPERIENCE_LEVELS = (
+    ("novice", "Novice: I listen to music but have little or no training"),
+    ("intermediate", "Intermediate: I play or sing a little, or have had some lessons"),
+    ("advanced", "Advanced: I have played or sung for years, or studied music"),
+    ("expert", "Expert: I am a professional musician, or teach or study music at university"),
+)
+
 # The most years of musical training the questionnaire accepts; the non-musician cut lies below.
 MAX_TRAINING_YEARS = 90
 

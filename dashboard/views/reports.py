@@ -1,8 +1,8 @@
 """Researcher pages for a study's results: the report with its figures, and file downloads.
 
 Thin shell: read the study into tables (evaluation.dataset), build the one Report
-(evaluation.summary), render it. Every view needs a login; nothing here is reachable by a
-participant.
+(evaluation.summary; evaluation.pair_summary for a pair study), render it. Every view needs a
+login; nothing here is reachable by a participant.
 """
 
 from __future__ import annotations
@@ -14,18 +14,22 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
-from evaluation import exports, tidy
+from evaluation import exports, pair_summary, tidy
 from evaluation.dataset import (
     answer_tables,
     objective_metrics,
+    pair_answer_tables,
     preregistered_d_prime_margin,
     preregistered_margin,
+    preregistered_pair_margin,
 )
 from evaluation.equivalence import DEFAULT_ALPHA
+from evaluation.pair_summary import PairReport, build_pair_report
 from evaluation.plots import report_figures
 from evaluation.summary import PASSES, PASSES_WITH_DIFFERENCE, Report, build_report, records
 from surveys.link_opens import openings
 from surveys.models import Study
+from surveys.questionnaire import EXPERIENCE_LEVELS
 
 # The funnel's steps in plain words, for readers who never saw the column names.
 FUNNEL_WORDS = {
@@ -55,8 +59,27 @@ def _float_param(request: HttpRequest, name: str, default: float, low: float, hi
     return value
 
 
-def _report(request: HttpRequest, slug: str) -> tuple[Study, Report]:
+def _pair_report(request: HttpRequest, study: Study) -> PairReport:
+    planned = preregistered_pair_margin(study)
+    margin = _float_param(request, "margin", planned, 0.0, 0.5)
+    alpha = _float_param(request, "alpha", DEFAULT_ALPHA, 0.0, 0.5)
+    frame, funnel = pair_answer_tables(study)
+    return build_pair_report(
+        frame,
+        funnel,
+        study=study.slug,
+        margin=margin,
+        alpha=alpha,
+        experience_levels=[key for key, _ in EXPERIENCE_LEVELS],
+        preregistered_margin=planned,
+    )
+
+
+def _report(request: HttpRequest, slug: str) -> tuple[Study, Report | PairReport]:
+    """The study's report for the design it used."""
     study = get_object_or_404(Study, slug=slug)
+    if study.is_pair:
+        return study, _pair_report(request, study)
     planned = preregistered_margin(study)
     planned_d_prime = preregistered_d_prime_margin(study)
     margin = _float_param(request, "margin", planned, 0.0, 0.5)
@@ -107,16 +130,50 @@ def _label_batches(rows: list[dict]) -> None:
             row["link"] = reverse("dashboard:batch", args=[int(batch)])
 
 
+def _funnel_words(rows: list[dict]) -> None:
+    for row in rows:
+        row["words"] = FUNNEL_WORDS.get(row["step"], row["step"])
+
+
+def _openings(study: Study) -> dict:
+    return {
+        "link_openings": openings(study),
+        "screened_out": study.participants.filter(
+            preview=False, screened_out_at__isnull=False
+        ).count(),
+    }
+
+
+def _render_pair(request: HttpRequest, study: Study, result: PairReport) -> HttpResponse:
+    data = result.to_dict()
+    _funnel_words(data["funnel"])
+    levels = dict(EXPERIENCE_LEVELS)
+    for row in data["experience"]:
+        row["words"] = levels.get(row["group"], row["group"])
+    context = {
+        "study": study,
+        "report": result,
+        "data": data,
+        "margin_points": f"{result.margin * 100:g}",
+        "planned_margin": preregistered_pair_margin(study),
+        "query": request.GET.urlencode(),
+        "tables": pair_summary.TABLES,
+        **_openings(study),
+    }
+    return render(request, "dashboard/pair_report.html", context)
+
+
 @login_required
 def report(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         study, result = _report(request, slug)
     except BadParameter as error:
         return _bad(error)
+    if isinstance(result, PairReport):
+        return _render_pair(request, study, result)
     data = result.to_dict()
     _label_batches(data["batches"])
-    for row in data["funnel"]:
-        row["words"] = FUNNEL_WORDS.get(row["step"], row["step"])
+    _funnel_words(data["funnel"])
     context = {
         "headline": _headline(data),
         "margin_points": f"{result.margin * 100:g}",
@@ -128,10 +185,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         "figures": report_figures(result),
         "query": request.GET.urlencode(),
         "tables": exports.TABLES,
-        "link_openings": openings(study),
-        "screened_out": study.participants.filter(
-            preview=False, screened_out_at__isnull=False
-        ).count(),
+        **_openings(study),
     }
     return render(request, "dashboard/report.html", context)
 
@@ -147,21 +201,26 @@ def report_json(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def table_csv(request: HttpRequest, slug: str, name: str) -> HttpResponse:
-    if name not in exports.TABLES:
+    if name not in {*exports.TABLES, *pair_summary.TABLES}:
         raise Http404(f"no table {name!r}")
     try:
         study, result = _report(request, slug)
     except BadParameter as error:
         return _bad(error)
-    text = exports.table_csv(result, name)
+    pair = isinstance(result, PairReport)
+    if name not in (pair_summary.TABLES if pair else exports.TABLES):
+        raise Http404(f"no table {name!r} in a {study.design} study's report")
+    text = pair_summary.table_csv(result, name) if pair else exports.table_csv(result, name)
     return _download(text, f"{study.slug}-{name}.csv", "text/csv; charset=utf-8")
 
 
 @login_required
 def answers_csv(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
-    frame, _ = answer_tables(study)
-    text = exports.tidy_csv(frame)
+    if study.is_pair:
+        text = pair_summary.pairs_csv(pair_answer_tables(study)[0])
+    else:
+        text = exports.tidy_csv(answer_tables(study)[0])
     return _download(text, f"{study.slug}-answers.csv", "text/csv; charset=utf-8")
 
 

@@ -37,10 +37,12 @@ def _with_progress(queryset):
 
 
 def _add_attention_clips(study: Study) -> None:
-    """Make the standard attention clips for a study that asks for checks and has none yet."""
-    if study.attention_checks and not study.attention_clips.exists():
+    """Make the standard attention clips for a study that asks for checks and has none yet for
+    its design; clips made for the other design (chosen before the design changed) go."""
+    study.attention_clips.remove(*study.attention_clips.exclude(design=study.design))
+    if study.attention_checks and not study.attention_clips.filter(design=study.design).exists():
         spec = study_stimulus_spec(study)
-        study.attention_clips.add(*make_attention_clips(spec))
+        study.attention_clips.add(*make_attention_clips(spec, study.design))
 
 
 @login_required

@@ -19,21 +19,20 @@
     if (input) { input.value = String(Math.max(0, Math.round(value))); }
   }
 
-  function setupPlayer(form) {
-    var box = form.querySelector("[data-player]");
-    if (!box) { return null; }
+  /* One player: a button, a meter and a status line around an <audio>. Listening time and plays
+     go into the page's shared state; `hooks.playing` and `hooks.ended` tell the page. */
+  function setupBox(box, state, hooks) {
     var audio = box.querySelector("audio");
     var button = box.querySelector("[data-play]");
     var meter = box.querySelector("[data-meter]");
     var status = box.querySelector("[role=status]");
-    var locked = form.querySelector("[data-locked]");
     var playLabel = button.textContent;
-    var state = { plays: 0, listeningMs: 0, unlockedAt: null, lastTick: null, fromStart: false, failed: false };
+    var own = { lastTick: null, fromStart: false, failed: false };
 
     function tick() {
       var now = performance.now();
-      if (state.lastTick !== null) { state.listeningMs += now - state.lastTick; }
-      state.lastTick = audio.paused ? null : now;
+      if (own.lastTick !== null) { state.listeningMs += now - own.lastTick; }
+      own.lastTick = audio.paused ? null : now;
     }
 
     /* With <source> children a load failure fires "error" on each <source>, not on the <audio>;
@@ -42,7 +41,7 @@
     var errorTarget = sources.length ? sources[sources.length - 1] : audio;
 
     function showFailed() {
-      state.failed = true;
+      own.failed = true;
       button.textContent = "Try again";
       button.setAttribute("aria-pressed", "false");
       box.setAttribute("data-state", "error");
@@ -55,18 +54,18 @@
     }
 
     button.addEventListener("click", function () {
-      if (state.failed || audio.networkState === HTMLMediaElement.NETWORK_NO_SOURCE) {
+      if (own.failed || audio.networkState === HTMLMediaElement.NETWORK_NO_SOURCE) {
         /* load() runs the source selection again; without it a failed element stays failed. */
-        state.failed = false;
+        own.failed = false;
         audio.load();
       }
       if (audio.paused) {
         if (audio.ended || audio.currentTime === 0) {
           audio.currentTime = 0;
-          state.fromStart = true;
+          own.fromStart = true;
         }
         audio.play().catch(function () {
-          if (state.failed || audio.networkState === HTMLMediaElement.NETWORK_NO_SOURCE) {
+          if (own.failed || audio.networkState === HTMLMediaElement.NETWORK_NO_SOURCE) {
             showFailed();
           } else {
             box.removeAttribute("data-state");
@@ -78,25 +77,26 @@
       }
     });
     audio.addEventListener("play", function () {
+      hooks.playing(audio);
       button.textContent = "Pause";
       button.setAttribute("aria-pressed", "true");
       if (audio.readyState < HTMLMediaElement.HAVE_FUTURE_DATA) { showLoading(); }
     });
     audio.addEventListener("waiting", function () {
       tick();
-      state.lastTick = null;  /* buffering is not listening */
+      own.lastTick = null;  /* buffering is not listening */
       showLoading();
     });
     audio.addEventListener("playing", function () {
       /* a play counts once the sound really starts, so a failed load and its retry count once */
-      if (state.fromStart) { state.plays += 1; state.fromStart = false; }
-      state.lastTick = performance.now();
+      if (own.fromStart) { state.plays += 1; own.fromStart = false; }
+      own.lastTick = performance.now();
       box.setAttribute("data-state", "playing");
       status.textContent = "Playing…";
     });
     audio.addEventListener("pause", function () {
       tick();
-      if (state.failed) { return; }
+      if (own.failed) { return; }
       box.removeAttribute("data-state");
       button.textContent = audio.ended ? "Listen again" : playLabel;
       button.setAttribute("aria-pressed", "false");
@@ -112,11 +112,7 @@
       box.setAttribute("data-state", "finished");
       button.textContent = "Listen again";
       button.setAttribute("aria-pressed", "false");
-      if (state.unlockedAt === null) {
-        state.unlockedAt = performance.now();
-        locked.disabled = false;
-      }
-      status.textContent = "Finished. You can answer now, or listen again.";
+      status.textContent = hooks.ended(box);
     });
     errorTarget.addEventListener("error", showFailed);
     audio.addEventListener("error", showFailed);  /* after a source was chosen: broken or cut off */
@@ -126,12 +122,41 @@
        later before the sound is called failed. */
     if (audio.networkState === HTMLMediaElement.NETWORK_NO_SOURCE) {
       window.setTimeout(function () {
-        if (audio.networkState === HTMLMediaElement.NETWORK_NO_SOURCE && !state.failed) {
+        if (audio.networkState === HTMLMediaElement.NETWORK_NO_SOURCE && !own.failed) {
           showFailed();
         }
       }, 1000);
     }
     button.disabled = false;  /* enabled only once listening can be measured */
+    return audio;
+  }
+
+  /* Every player of the page (one, or a pair's two): one plays at a time, and the answers
+     unlock once each has been heard to its end. */
+  function setupPlayer(form) {
+    var boxes = Array.prototype.slice.call(form.querySelectorAll("[data-player]"));
+    if (!boxes.length) { return null; }
+    var locked = form.querySelector("[data-locked]");
+    var state = { plays: 0, listeningMs: 0, unlockedAt: null };
+    var heard = [];
+    var audios = [];
+    var hooks = {
+      playing: function (current) {
+        audios.forEach(function (other) { if (other !== current && !other.paused) { other.pause(); } });
+      },
+      ended: function (box) {
+        if (heard.indexOf(box) < 0) { heard.push(box); }
+        if (heard.length < boxes.length) {
+          return "Finished. Now listen to the other excerpt.";
+        }
+        if (state.unlockedAt === null) {
+          state.unlockedAt = performance.now();
+          locked.disabled = false;
+        }
+        return "Finished. You can answer now, or listen again.";
+      }
+    };
+    boxes.forEach(function (box) { audios.push(setupBox(box, state, hooks)); });
     return state;
   }
 

@@ -3,14 +3,22 @@
 from django.core.files.base import ContentFile
 from django.db import models
 
-from surveys.attention import INSTRUCTIONS, attention_audio
+from surveys.attention import INSTRUCTIONS, PAIR_INSTRUCTIONS, attention_audio
 from surveys.models.stimuli import new_token
 
 
 class AttentionClip(models.Model):
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     text = models.CharField(max_length=300, help_text="what the voice says")
-    expected_judged_human = models.BooleanField(help_text='true when it asks for "a person"')
+    design = models.CharField(
+        max_length=8, default="single", help_text='the study design it is for: "single" or "pair"'
+    )
+    expected_judged_human = models.BooleanField(
+        null=True, help_text='single design: true when it asks for "a person"'
+    )
+    expected_choice = models.CharField(
+        max_length=1, blank=True, help_text='pair design: the excerpt it asks for, "a" or "b"'
+    )
     audio_mp3 = models.FileField(upload_to="stimuli/")
     audio_ogg = models.FileField(upload_to="stimuli/", blank=True)
     duration_seconds = models.FloatField()
@@ -24,14 +32,20 @@ class AttentionClip(models.Model):
         return self.text
 
 
-def make_attention_clips(spec) -> list[AttentionClip]:
-    """One clip per standard instruction, at the length and loudness of excerpts made with spec."""
+def make_attention_clips(spec, design: str = "single") -> list[AttentionClip]:
+    """One clip per standard instruction of the design, at the length and loudness of excerpts
+    made with spec. A pair study plays its clip in both players and asks for one of them."""
+    if design == "pair":
+        wanted = [(text, {"expected_choice": choice}) for text, choice in PAIR_INSTRUCTIONS]
+    else:
+        wanted = [(text, {"expected_judged_human": human}) for text, human in INSTRUCTIONS]
     clips = []
-    for text, expected in INSTRUCTIONS:
+    for text, expected in wanted:
         audio = attention_audio(text, spec)
         clip = AttentionClip(
             text=text,
-            expected_judged_human=expected,
+            design=design,
+            **expected,
             duration_seconds=audio.duration_seconds,
             loudness_lufs=audio.loudness_lufs,
         )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from surveys.exclusion import ParticipantFacts, exclusion_reason, is_non_musician
 from surveys.models.stimuli import new_token
 from surveys.models.study import Study
+from surveys.questionnaire import EXPERIENCE_LEVELS
 
 
 def new_seed() -> int:
@@ -67,6 +68,12 @@ class Participant(models.Model):
     gold_msi_answers = models.JSONField(default=dict, blank=True)
     gold_msi_training = models.FloatField(null=True, blank=True)
     non_musician = models.BooleanField(null=True, blank=True)
+    music_experience = models.CharField(
+        max_length=12,
+        choices=EXPERIENCE_LEVELS,
+        blank=True,
+        help_text="self-rated level, asked when the study asks for it",
+    )
     questionnaire_at = models.DateTimeField(null=True, blank=True)
     attention_failed = models.PositiveSmallIntegerField(null=True, blank=True)
     attention_passed = models.BooleanField(null=True, blank=True)

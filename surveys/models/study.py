@@ -33,11 +33,20 @@ DEFAULT_SCREEN_OUT_MESSAGE = (
 )
 
 
+# Excerpts of one pair study must last the same within this many seconds: a length difference
+# would tell the two apart by something other than who composed them.
+PAIR_DURATION_TOLERANCE_S = 0.05
+
+
 class Study(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", "draft"
         OPEN = "open", "open"
         CLOSED = "closed", "closed"
+
+    class Design(models.TextChoices):
+        SINGLE = "single", "single excerpt: a person or a computer?"
+        PAIR = "pair", "pair (2AFC): which of two was composed by a person?"
 
     slug = models.SlugField(max_length=60, unique=True, help_text="appears in the study link")
     title = models.CharField(max_length=200, help_text="shown to participants: name no source")
@@ -48,8 +57,24 @@ class Study(models.Model):
         )
     )
     consent_text = models.TextField()
+    design = models.CharField(
+        max_length=8,
+        choices=Design.choices,
+        default=Design.SINGLE,
+        help_text="chosen while a draft and fixed when the study opens; the analysis follows it",
+    )
     trials_per_participant = models.PositiveSmallIntegerField(
-        default=20, help_text="experimental excerpts per participant; even, half of each kind"
+        default=20,
+        help_text="single design: excerpts per participant, even, half of each kind; "
+        "pair design: pairs per participant",
+    )
+    show_score = models.BooleanField(
+        default=False,
+        help_text="pair design: tell each participant at the end how many pairs they got right",
+    )
+    ask_experience = models.BooleanField(
+        default=False,
+        help_text="ask participants their level of music experience (BachBot's question)",
     )
     attention_checks = models.PositiveSmallIntegerField(default=2)
     practice_trial = models.BooleanField(default=True)
@@ -128,6 +153,9 @@ class Study(models.Model):
             stored = Study.objects.filter(pk=self.pk).values_list("exclusion_rules", flat=True)
             if stored and stored[0] != self.exclusion_rules:
                 raise ValidationError("Exclusion rules are fixed once a study has opened.")
+            design = Study.objects.filter(pk=self.pk).values_list("design", flat=True)
+            if design and design[0] != self.design:
+                raise ValidationError("The design is fixed once a study has opened.")
         super().save(*args, **kwargs)
 
     @property
@@ -180,26 +208,66 @@ class Study(models.Model):
             added += created
         return added
 
+    @property
+    def is_pair(self) -> bool:
+        return self.design == self.Design.PAIR
+
+    def _pair_problems(self) -> list[str]:
+        """A pair plays a human and a machine excerpt side by side, so they must match."""
+        durations = [
+            d
+            for d in self.items.values_list("stimulus__duration_seconds", flat=True)
+            if d is not None
+        ]
+        found = []
+        if durations and max(durations) - min(durations) > PAIR_DURATION_TOLERANCE_S:
+            found.append(
+                f"A pair study's excerpts must all last the same; these last {min(durations):.2f}"
+                f" to {max(durations):.2f} s. Cut every excerpt of the pool to one length."
+            )
+        specs = set(self.items.exclude(stimulus__spec_hash="").values_list("stimulus__spec_hash"))
+        if len(specs) > 1:
+            found.append(
+                f"A pair study's excerpts must all be rendered with one set of settings; the pool "
+                f"mixes {len(specs)}. Render every excerpt with the same settings."
+            )
+        return found
+
     def problems(self) -> list[str]:
         """Why this study cannot open yet; an empty list means it can."""
         found = []
         pool = self.items.filter(role=StudyStimulus.Role.POOL)
         n_human = pool.filter(source_kind=Stimulus.SourceKind.HUMAN).count()
         n_machine = pool.filter(source_kind=Stimulus.SourceKind.MACHINE).count()
-        half = self.trials_per_participant // 2
-        if self.trials_per_participant % 2:
-            found.append("Trials per participant must be even (half human, half machine).")
-        if n_human < half:
-            found.append(f"The pool has {n_human} human excerpts; each participant needs {half}.")
-        if n_machine < half:
-            found.append(
-                f"The pool has {n_machine} machine excerpts; each participant needs {half}."
-            )
+        if self.is_pair:
+            # One human and one machine excerpt a pair, none heard twice by one participant.
+            needed = self.trials_per_participant
+            who = f"each participant's {needed} pairs need"
+            found += self._pair_problems()
+        else:
+            needed = self.trials_per_participant // 2
+            who = "each participant needs"
+            if self.trials_per_participant % 2:
+                found.append("Trials per participant must be even (half human, half machine).")
+        if n_human < needed:
+            found.append(f"The pool has {n_human} human excerpts; {who} {needed}.")
+        if n_machine < needed:
+            found.append(f"The pool has {n_machine} machine excerpts; {who} {needed}.")
+        if self.show_score and not self.is_pair:
+            found.append("Showing the score at the end is for pair studies only.")
         not_ready = self.items.exclude(stimulus__status=Stimulus.Status.READY).count()
         if not_ready:
             found.append(f"{not_ready} excerpt(s) in the pool have no finished audio.")
-        if self.attention_checks and not self.attention_clips.exists():
-            found.append("The study asks for attention checks but has no attention clips.")
+        clips = self.attention_clips.filter(design=self.design)
+        if self.attention_checks and not clips.exists():
+            found.append(
+                f"The study asks for attention checks but has no attention clips for the "
+                f"{self.design} design."
+            )
+        if self.attention_clips.exclude(design=self.design).exists():
+            found.append(
+                f"Some attention clips are for another design than {self.design}; remove them."
+            )
         if not self.time_limit_minutes:
             found.append("Give participants a time limit of at least one minute.")
         try:

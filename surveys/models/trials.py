@@ -1,4 +1,8 @@
-"""Trials and answers. A trial is one excerpt in one participant's sequence; an answer is final.
+"""Trials and answers. A trial is one excerpt (single design) or one pair of excerpts, A then B
+(pair design), in one participant's sequence; an answer is final.
+
+In a pair trial ``item`` is excerpt A and ``item_b`` excerpt B, so the A/B order each participant
+heard is recorded by the trial itself; an attention check plays its clip as both.
 
 Each trial has its own random audio token, so the same excerpt has a different address for every
 participant and nothing links a URL to a stimulus. One answer per trial is enforced by the database
@@ -31,7 +35,23 @@ class Trial(models.Model):
         blank=True,
         related_name="trials",
     )
+    item_b = models.ForeignKey(
+        StudyStimulus,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="trials_as_b",
+        help_text="pair design: excerpt B (item is excerpt A)",
+    )
     audio_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    audio_token_b = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="pair design: excerpt B's own random address",
+    )
     first_shown_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -55,13 +75,33 @@ class Trial(models.Model):
     def __str__(self) -> str:
         return f"trial {self.position} ({self.kind}) of participant {self.participant_id}"
 
+    @property
+    def is_pair(self) -> bool:
+        return self.audio_token_b is not None
+
+    def human_choice(self) -> str | None:
+        """Pair design: "a" or "b", whichever excerpt a person composed (or the attention clip
+        asks for); None for a single-design trial."""
+        if not self.is_pair:
+            return None
+        if self.kind == self.Kind.ATTENTION:
+            return self.attention_clip.expected_choice
+        return "a" if self.item.source_kind == "human" else "b"
+
 
 class Answer(models.Model):
     trial = models.OneToOneField(Trial, on_delete=models.CASCADE, related_name="answer")
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="answers")
-    judged_human = models.BooleanField(help_text='the participant answered "a person"')
+    judged_human = models.BooleanField(
+        null=True, help_text='single design: the participant answered "a person"'
+    )
+    choice = models.CharField(
+        max_length=1,
+        blank=True,
+        help_text='pair design: the excerpt chosen as composed by a person, "a" or "b"',
+    )
     confidence = models.PositiveSmallIntegerField()
-    musicality = models.PositiveSmallIntegerField()
+    musicality = models.PositiveSmallIntegerField(null=True, help_text="single design only")
     correct = models.BooleanField(
         null=True, help_text="matches the true source (or the spoken instruction); null in practice"
     )

@@ -13,6 +13,7 @@ their page never asks for `f=ogg`, and asking gets the same 404 as any missing s
 
 import re
 
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
@@ -32,14 +33,20 @@ def offers_ogg(study: Study) -> bool:
 
 
 def _trial_bytes(token: str, field_name: str) -> bytes | None:
+    """A trial's sound by its address; a pair trial's excerpt B has an address of its own."""
     trial = (
-        Trial.objects.filter(audio_token=token)
-        .select_related("item__stimulus", "attention_clip")
+        Trial.objects.filter(Q(audio_token=token) | Q(audio_token_b=token))
+        .select_related("item__stimulus", "item_b__stimulus", "attention_clip")
         .first()
     )
     if trial is None:
         return None
-    sound = trial.attention_clip if trial.attention_clip_id else trial.item.stimulus
+    if trial.attention_clip_id:
+        sound = trial.attention_clip
+    elif trial.audio_token_b == token:
+        sound = trial.item_b.stimulus
+    else:
+        sound = trial.item.stimulus
     field = getattr(sound, field_name)
     if not field:
         return None

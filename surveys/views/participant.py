@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from surveys import flow
-from surveys.forms import AnswerForm, HeadphoneForm, QuestionnaireForm
+from surveys.forms import AnswerForm, HeadphoneForm, PairAnswerForm, QuestionnaireForm
 from surveys.models import Answer, Participant, Trial
 from surveys.questionnaire import training_score
 from surveys.views.audio import offers_ogg
@@ -27,6 +27,7 @@ from surveys.views.visits import limit_participant_posts, page, require, step_ur
 
 SAVE_ATTEMPTS = 5
 LISTEN_FIRST = "Please listen to the whole excerpt before answering. Your choices are kept."
+LISTEN_BOTH = "Please listen to both excerpts to the end before answering. Your choices are kept."
 
 
 @never_cache
@@ -75,7 +76,25 @@ def _correct(trial: Trial, judged_human: bool) -> bool | None:
     return None
 
 
-def save_answer(trial: Trial, form: AnswerForm) -> Answer:
+def _answer_fields(trial: Trial, form: AnswerForm | PairAnswerForm) -> dict:
+    """What the form says, in the answer's fields, with whether it is right (null in practice)."""
+    data = form.cleaned_data
+    if isinstance(form, PairAnswerForm):
+        right = trial.human_choice() == data["choice"]
+        return {
+            "choice": data["choice"],
+            "judged_human": None,
+            "musicality": None,
+            "correct": None if trial.kind == Trial.Kind.PRACTICE else right,
+        }
+    return {
+        "judged_human": form.judged_human,
+        "musicality": data["musicality"],
+        "correct": _correct(trial, form.judged_human),
+    }
+
+
+def save_answer(trial: Trial, form: AnswerForm | PairAnswerForm) -> Answer:
     """Store the answer unless one exists; the first answer wins and is never replaced.
 
     The one-to-one key makes the database the arbiter between simultaneous posts: the insert is
@@ -89,10 +108,8 @@ def save_answer(trial: Trial, form: AnswerForm) -> Answer:
                 return Answer.objects.create(
                     trial=trial,
                     participant_id=trial.participant_id,
-                    judged_human=form.judged_human,
                     confidence=data["confidence"],
-                    musicality=data["musicality"],
-                    correct=_correct(trial, form.judged_human),
+                    **_answer_fields(trial, form),
                     response_ms=data["response_ms"] or 0,
                     listening_ms=data["listening_ms"] or 0,
                     plays=data["plays"] or 0,
@@ -114,14 +131,21 @@ def _is_next(participant: Participant, current: Trial) -> bool:
 
 
 def _sound_seconds(trial: Trial) -> float:
-    sound = trial.attention_clip if trial.attention_clip_id else trial.item.stimulus
-    return sound.duration_seconds or 0.0
+    """How long the trial's sound lasts: both excerpts of a pair, one after the other."""
+    if trial.attention_clip_id:
+        seconds = trial.attention_clip.duration_seconds or 0.0
+        return 2 * seconds if trial.is_pair else seconds
+    seconds = trial.item.stimulus.duration_seconds or 0.0
+    if trial.is_pair:
+        seconds += trial.item_b.stimulus.duration_seconds or 0.0
+    return seconds
 
 
 def _listened(trial: Trial) -> bool:
-    """Whether an answer now comes late enough to follow the whole excerpt. The browser also
-    keeps the answers locked until the sound ends; this holds for a script as well. A trial
-    answered before its page was ever shown counts as shown now."""
+    """Whether an answer now comes late enough to follow the whole excerpt (both excerpts of a
+    pair, since one plays at a time). The browser also keeps the answers locked until the sound
+    ends; this holds for a script as well. A trial answered before its page was ever shown
+    counts as shown now."""
     now = timezone.now()
     if trial.first_shown_at is None:
         Trial.objects.filter(pk=trial.pk, first_shown_at__isnull=True).update(first_shown_at=now)
@@ -138,12 +162,13 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
         return redirect("surveys:entry", slug)
     current = (
         participant.trials.filter(position=position)
-        .select_related("item__stimulus", "attention_clip", "answer")
+        .select_related("item__stimulus", "item_b__stimulus", "attention_clip", "answer")
         .first()
     )
     if current is None:
         return redirect(step_url(participant))
     refusal = ""
+    form_class = PairAnswerForm if current.is_pair else AnswerForm
     if request.method == "POST":
         # An answer to the next trial in order is stored even when the participant's place has
         # lapsed meanwhile: they are told afterwards, and what they answered is never lost. A
@@ -151,18 +176,18 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
         answered = hasattr(current, "answer")
         if not answered and flow.next_trial(participant) != current:
             return redirect(step_url(participant))
-        form = AnswerForm(request.POST)
+        form = form_class(request.POST)
         if answered or (form.is_valid() and _listened(current)):
             if not answered:
                 save_answer(current, form)
             flow.keep_place(participant)
             return redirect(step_url(participant))
         if form.is_valid():
-            refusal = LISTEN_FIRST
+            refusal = LISTEN_BOTH if current.is_pair else LISTEN_FIRST
     else:
         if not _is_next(participant, current):
             return redirect(step_url(participant))
-        form = AnswerForm()
+        form = form_class()
         if current.first_shown_at is None:
             Trial.objects.filter(pk=current.pk).update(first_shown_at=timezone.now())
     counted = list(
@@ -179,8 +204,13 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
         "offer_ogg": offers_ogg(study),
         "action": reverse("surveys:trial", args=[slug, position]),
     }
+    template = "surveys/trial.html"
+    if current.is_pair:
+        context["audio_url_b"] = reverse("surveys:audio", args=[current.audio_token_b])
+        context["players"] = [("A", context["audio_url"]), ("B", context["audio_url_b"])]
+        template = "surveys/pair_trial.html"
     status = 400 if form.errors or refusal else 200
-    return page(request, participant, "surveys/trial.html", context, status=status)
+    return page(request, participant, template, context, status=status)
 
 
 @never_cache
@@ -189,9 +219,13 @@ def questions(request: HttpRequest, slug: str) -> HttpResponse:
     participant, elsewhere = require(request, slug, flow.QUESTIONS)
     if elsewhere:
         return elsewhere
-    form = QuestionnaireForm(request.POST if request.method == "POST" else None)
+    form = QuestionnaireForm(
+        request.POST if request.method == "POST" else None,
+        ask_experience=participant.study.ask_experience,
+    )
     if request.method == "POST" and form.is_valid():
         answers = form.gold_msi_answers()
+        participant.music_experience = form.cleaned_data.get("music_experience", "")
         participant.age_band = form.cleaned_data["age_band"]
         participant.musical_training_years = form.cleaned_data["musical_training_years"]
         participant.gold_msi_answers = answers
@@ -220,7 +254,15 @@ def _ending(request: HttpRequest, slug: str, step: str, template: str, kind: str
         "link": "" if participant.preview else url,
         "preview_redirect": url if participant.preview else "",
     }
+    if kind == "completion" and study.is_pair and study.show_score:
+        context["score"] = _score(participant)
     return page(request, participant, template, context)
+
+
+def _score(participant: Participant) -> tuple[int, int]:
+    """Pairs answered right, of pairs answered: the feedback a pair study may give at the end."""
+    answers = participant.answers.filter(trial__kind=Trial.Kind.EXPERIMENTAL)
+    return answers.filter(correct=True).count(), answers.count()
 
 
 @never_cache

@@ -102,10 +102,20 @@ def make_stimuli(n_human: int, machine: dict[str, int]) -> list[Stimulus]:
     return stimuli
 
 
-def make_attention_clips() -> list[AttentionClip]:
+def make_attention_clips(design: str = "single") -> list[AttentionClip]:
+    if design == "pair":
+        wanted = [
+            ("please choose a", {"expected_choice": "a"}),
+            ("please choose b", {"expected_choice": "b"}),
+        ]
+    else:
+        wanted = [
+            ("please answer a person", {"expected_judged_human": True}),
+            ("please answer a computer", {"expected_judged_human": False}),
+        ]
     clips = []
-    for text, expected in (("please answer a person", True), ("please answer a computer", False)):
-        clip = AttentionClip(text=text, expected_judged_human=expected, duration_seconds=0.6)
+    for text, expected in wanted:
+        clip = AttentionClip(text=text, design=design, duration_seconds=0.6, **expected)
         clip.audio_mp3.save("x.mp3", ContentFile(tone_mp3(hz=220)), save=False)
         clip.audio_ogg.save("x.ogg", ContentFile(tone_ogg(hz=220)), save=False)
         clip.save()
@@ -135,7 +145,7 @@ def draft_study(
     )
     study.add_stimuli(make_stimuli(n_human, machine or {"seq2seq": 2, "token_lstm": 2}))
     if attention:
-        study.attention_clips.add(*make_attention_clips())
+        study.attention_clips.add(*make_attention_clips(study.design))
     return study
 
 

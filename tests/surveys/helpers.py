@@ -15,6 +15,13 @@ ANSWER = {
     "listening_ms": "600",
     "plays": "1",
 }
+PAIR_ANSWER = {
+    "choice": "a",
+    "confidence": "4",
+    "response_ms": "900",
+    "listening_ms": "1200",
+    "plays": "2",
+}
 QUESTIONNAIRE = {"age_band": "25-34", "musical_training_years": "1", **{i.key: "0" for i in ITEMS}}
 
 
@@ -37,16 +44,24 @@ def participant_of(client: Client, slug: str) -> Participant:
     return Participant.objects.get(token=client.cookies[f"p_{slug}"].value)
 
 
-def take_study(client: Client, slug: str, query: str = "", seen: list | None = None):
+def take_study(
+    client: Client,
+    slug: str,
+    query: str = "",
+    seen: list | None = None,
+    questionnaire: dict | None = None,
+):
     """Consent, headphones, instructions, every trial, questionnaire; returns the last response."""
     seen = seen if seen is not None else []
     response = follow(client, f"/s/{slug}/{query}")
     seen.append(response)
     seen.append(agree(client, response))
-    return finish_study(client, slug, seen)
+    return finish_study(client, slug, seen, questionnaire)
 
 
-def finish_study(client: Client, slug: str, seen: list | None = None):
+def finish_study(
+    client: Client, slug: str, seen: list | None = None, questionnaire: dict | None = None
+):
     """From consent on: headphones (answered right), instructions, every trial, questionnaire."""
     seen = seen if seen is not None else []
     participant = participant_of(client, slug)
@@ -57,11 +72,15 @@ def finish_study(client: Client, slug: str, seen: list | None = None):
     response = follow(client, f"/s/{slug}/instructions/", {})
     seen.append(response)
     while "/t/" in response.request["PATH_INFO"]:
-        seen.append(client.get(response.context["audio_url"]))
-        if response.context["offer_ogg"]:
-            seen.append(client.get(f"{response.context['audio_url']}?f=ogg"))
-        response = follow(client, response.request["PATH_INFO"], ANSWER)
+        pair = "audio_url_b" in response.context
+        urls = [response.context["audio_url"]]
+        urls += [response.context["audio_url_b"]] if pair else []
+        for url in urls:
+            seen.append(client.get(url))
+            if response.context["offer_ogg"]:
+                seen.append(client.get(f"{url}?f=ogg"))
+        response = follow(client, response.request["PATH_INFO"], PAIR_ANSWER if pair else ANSWER)
         seen.append(response)
-    response = follow(client, f"/s/{slug}/questions/", QUESTIONNAIRE)
+    response = follow(client, f"/s/{slug}/questions/", questionnaire or QUESTIONNAIRE)
     seen.append(response)
     return response

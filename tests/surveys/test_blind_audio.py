@@ -22,8 +22,18 @@ def _secrets_of(study) -> list[str]:
     return words
 
 
-def test_nothing_a_participant_receives_names_a_source():
-    study = open_study()
+DESIGNS = pytest.mark.parametrize("design", ["single", "pair"])
+
+
+@pytest.fixture(autouse=True)
+def _walks_answer_without_playing(settings):
+    """The walks answer at once: a pair's two 0.6 s sounds must not hold them back."""
+    settings.SURVEY_LISTEN_ALLOWANCE_MS = 2000
+
+
+@DESIGNS
+def test_nothing_a_participant_receives_names_a_source(design):
+    study = open_study(design=design)
     client = Client()
     seen: list = []
     take_study(client, study.slug, seen=seen)
@@ -38,25 +48,33 @@ def test_nothing_a_participant_receives_names_a_source():
             assert secret not in headers
 
 
-def _source_of(trial: Trial) -> str:
-    return "attention" if trial.attention_clip_id else trial.item.stimulus.source_kind
+def _sounds(trial: Trial) -> list[tuple[str, str]]:
+    """(address token, source) of each sound of a trial: one, or a pair's A and B."""
+    if trial.attention_clip_id:
+        return [(t, "attention") for t in (trial.audio_token, trial.audio_token_b) if t]
+    sounds = [(trial.audio_token, trial.item.stimulus.source_kind)]
+    if trial.is_pair:
+        sounds.append((trial.audio_token_b, trial.item_b.stimulus.source_kind))
+    return sounds
 
 
-def test_every_sound_is_served_alike_in_both_formats_with_random_per_trial_tokens():
-    study = open_study(slug="a")
+@DESIGNS
+def test_every_sound_is_served_alike_in_both_formats_with_random_per_trial_tokens(design):
+    study = open_study(slug="a", design=design)
     clients = [Client(), Client()]
     for client in clients:
         take_study(client, study.slug)
     trials = Trial.objects.filter(participant__study=study).select_related(
-        "item__stimulus", "attention_clip"
+        "item__stimulus", "item_b__stimulus", "attention_clip"
     )
-    tokens = [t.audio_token for t in trials]
+    sounds = [sound for trial in trials for sound in _sounds(trial)]
+    tokens = [token for token, _ in sounds]
     assert len(set(tokens)) == len(tokens)
-    assert {_source_of(t) for t in trials} == {"human", "machine", "attention"}
+    assert {source for _, source in sounds} == {"human", "machine", "attention"}
     for query, content_type in FORMATS.items():
         header_sets = {}
-        for trial in trials:
-            response = clients[0].get(f"/a/{trial.audio_token}{query}")
+        for token, source in sounds:
+            response = clients[0].get(f"/a/{token}{query}")
             assert response.status_code == 200
             assert response["Content-Type"] == content_type
             assert response["Cache-Control"] == "private, max-age=3600"
@@ -65,9 +83,10 @@ def test_every_sound_is_served_alike_in_both_formats_with_random_per_trial_token
             headers = tuple(
                 sorted((k, v) for k, v in response.headers.items() if k != "Content-Length")
             )
-            header_sets.setdefault(headers, set()).add(_source_of(trial))
+            header_sets.setdefault(headers, set()).add(source)
         assert list(header_sets.values()) == [{"human", "machine", "attention"}]
-    assert all(t.item_id is None or t.item.stimulus.token not in t.audio_token for t in trials)
+    stimulus_tokens = {t.item.stimulus.token for t in trials if t.item_id}
+    assert not any(s in token for s in stimulus_tokens for token in tokens)
 
 
 def test_every_trial_page_offers_both_formats_ogg_first():

@@ -31,7 +31,18 @@ class Command(BaseCommand):
         parser.add_argument("--title", default="Listening study")
         parser.add_argument("--consent-file", type=Path, help="consent text (default: a short one)")
         parser.add_argument("--instructions-file", type=Path)
-        parser.add_argument("--trials", type=int, default=20, help="even; half of each kind")
+        parser.add_argument(
+            "--design",
+            choices=[d.value for d in Study.Design],
+            default=Study.Design.SINGLE.value,
+            help="single excerpts, or pairs (2AFC: which of two was composed by a person?)",
+        )
+        parser.add_argument(
+            "--trials",
+            type=int,
+            default=20,
+            help="single: excerpts, even, half of each kind; pair: pairs per participant",
+        )
         parser.add_argument("--attention", type=int, default=2, help="attention checks")
         parser.add_argument("--headphone-trials", type=int, default=6)
         parser.add_argument("--no-practice", action="store_true")
@@ -68,6 +79,7 @@ class Command(BaseCommand):
                 slug=options["slug"],
                 title=options["title"],
                 consent_text=self._text(options["consent_file"], DEFAULT_CONSENT),
+                design=options["design"],
                 trials_per_participant=options["trials"],
                 attention_checks=options["attention"],
                 headphone_trials=options["headphone_trials"],
@@ -91,7 +103,9 @@ class Command(BaseCommand):
         try:
             if study.attention_checks and not study.attention_clips.exists():
                 self.stdout.write("Making attention-check clips…")
-                study.attention_clips.add(*make_attention_clips(study_stimulus_spec(study)))
+                study.attention_clips.add(
+                    *make_attention_clips(study_stimulus_spec(study), study.design)
+                )
             study.open()
         except (ValidationError, ValueError, RuntimeError) as error:
             problems = "; ".join(getattr(error, "messages", [str(error)]))

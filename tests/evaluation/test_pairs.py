@@ -1,0 +1,151 @@
+"""Pair (2AFC) statistics: reference values of 2AFC d' and of the clustered proportion correct,
+a planted pc recovered by simulated studies, position bias, BachBot's table, the report."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaluation import pairs
+from evaluation.pair_summary import build_pair_report, report_text
+from evaluation.simulate import PairDesign, simulate_pair_study
+
+LEVELS = ["novice", "intermediate", "advanced", "expert"]
+
+
+def test_2afc_d_prime_reference_values():
+    # Macmillan & Creelman (2005), table A5.7: 2AFC pc .76 -> d' 0.99; pc = Phi(d' / sqrt 2).
+    assert pairs.d_prime_2afc(0.76) == pytest.approx(0.9989, abs=1e-4)
+    assert pairs.d_prime_2afc(0.5) == 0.0
+    assert pairs.d_prime_2afc(0.7602499389) == pytest.approx(1.0, abs=1e-8)
+    assert pairs.d_prime_2afc(0.9213503965) == pytest.approx(2.0, abs=1e-8)
+    assert pairs.d_prime_2afc(0.24) == pytest.approx(-0.9989, abs=1e-4)
+
+
+def _answers(rows: list[tuple[str, str, bool]]) -> pd.DataFrame:
+    """(participant, pair, correct) rows, as a valid pair table of one model."""
+    frame = pd.DataFrame(rows, columns=[pairs.PARTICIPANT, pairs.PAIR, pairs.CORRECT])
+    frame[pairs.STUDY] = "s"
+    frame[pairs.HUMAN_ITEM] = frame[pairs.PAIR] + "h"
+    frame[pairs.MACHINE_ITEM] = frame[pairs.PAIR] + "m"
+    frame[pairs.SOURCE] = "bachbot"
+    frame[pairs.BATCH] = "1"
+    frame[pairs.HUMAN_FIRST] = True
+    frame[pairs.CHOSE_A] = frame[pairs.CORRECT]
+    for column in (pairs.CONFIDENCE, pairs.RESPONSE_MS, pairs.PLAYS):
+        frame[column] = 1
+    frame[pairs.MUSICAL_TRAINING_YEARS] = 0.0
+    frame[pairs.GOLD_MSI_TRAINING] = 10.0
+    frame[pairs.NON_MUSICIAN] = True
+    frame[pairs.EXPERIENCE] = ""
+    for column in (pairs.ATTENTION_PASSED, pairs.HEADPHONE_PASSED, pairs.COMPLETED):
+        frame[column] = True
+    frame[pairs.EXCLUDED] = False
+    frame[pairs.EXCLUSION_REASON] = ""
+    return pairs.validate(frame)
+
+
+def _pc(frame: pd.DataFrame):
+    return pairs.proportion_correct(frame, frame[pairs.SOURCE])["bachbot"]
+
+
+def test_clustered_proportion_reference_participants_differ():
+    # Three listeners, two pairs each, none shared: right 2, 1 and 0 times. By hand: pc 1/2;
+    # participant sums of residuals +1, 0, -1 give V = 3/2 * 2 / 6^2 = 1/12; df = 3 - 1.
+    frame = _answers(
+        [("p1", "a", True), ("p1", "b", True), ("p2", "c", True), ("p2", "d", False)]
+        + [("p3", "e", False), ("p3", "f", False)]
+    )
+    estimate = _pc(frame)
+    assert estimate.estimate == 0.5
+    assert estimate.se == pytest.approx(np.sqrt(1 / 12), abs=1e-12)
+    assert estimate.df == 2
+
+
+def test_clustered_proportion_reference_pairs_differ():
+    # Two listeners hear the same two pairs; both get pair a right and pair b wrong. Clustering
+    # by participant alone sees no spread (V = 0); the pair clusters hold it all: residual sums
+    # +1 and -1, V = 2/(2-1) * 2 / 4^2 = 1/4, larger than the two-way 1/4 - 1/12, so se = 1/2.
+    frame = _answers([("p1", "a", True), ("p1", "b", False), ("p2", "a", True), ("p2", "b", False)])
+    estimate = _pc(frame)
+    assert estimate.estimate == 0.5
+    assert estimate.se == pytest.approx(0.5, abs=1e-12)
+    assert estimate.df == 1
+
+
+@pytest.mark.parametrize("planted", [0.60, 0.50])
+def test_a_planted_pc_is_recovered_within_its_interval(planted):
+    design = PairDesign(model_pcs={"planted": planted}, participants=100, pairs_per_participant=6)
+    covered = 0
+    for seed in range(100):
+        table = pairs.model_table(simulate_pair_study(design, seed), margin=0.1)
+        covered += table.loc["planted", "ci_low"] <= planted <= table.loc["planted", "ci_high"]
+    assert covered >= 93
+
+
+def test_the_simulation_plants_what_it_says():
+    frame = simulate_pair_study(PairDesign(model_pcs={"a": 0.8, "b": 0.5}, participants=400))
+    assert frame.groupby(pairs.SOURCE)[pairs.CORRECT].mean()["a"] == pytest.approx(0.8, abs=0.03)
+    assert frame[pairs.HUMAN_FIRST].mean() == pytest.approx(0.5, abs=0.03)
+    assert not frame.duplicated([pairs.PARTICIPANT, pairs.MACHINE_ITEM]).any()
+    assert not frame.duplicated([pairs.PARTICIPANT, pairs.HUMAN_ITEM]).any()
+
+
+def test_position_bias_is_the_share_of_a_choices():
+    frame = simulate_pair_study(PairDesign(participants=60), seed=2)
+    always_a = frame.assign(**{pairs.CHOSE_A: True})
+    always_a[pairs.CORRECT] = always_a[pairs.HUMAN_FIRST]
+    bias = pairs.position_bias(pairs.validate(always_a))
+    assert (bias["chose_a"], bias["chose_b"], bias["share_a"]) == (len(frame), 0, 1.0)
+    assert bias["pc_when_a_human"] == 1.0 and bias["pc_when_b_human"] == 0.0
+    even = pairs.position_bias(frame)
+    assert even["ci_low"] < 0.5 < even["ci_high"]
+
+
+def test_bachbots_table_orders_the_levels_and_counts_who_did_not_say():
+    frame = simulate_pair_study(PairDesign(participants=80), seed=4)
+    frame.loc[frame[pairs.PARTICIPANT] == "p0", pairs.EXPERIENCE] = ""
+    table = pairs.experience_table(frame, LEVELS)
+    assert list(table.index) == [*LEVELS, pairs.NOT_SAID]
+    assert table["participants"].sum() == 80
+    assert pairs.experience_table(frame.assign(**{pairs.EXPERIENCE: ""}), LEVELS).empty
+    assert list(pairs.training_table(frame).index) == [pairs.NON_MUSICIANS, pairs.EVERYONE_ELSE]
+
+
+def test_a_table_that_breaks_the_contract_is_refused():
+    frame = simulate_pair_study(PairDesign(participants=5))
+    broken = frame.assign(**{pairs.CORRECT: ~frame[pairs.CORRECT]})
+    with pytest.raises(pairs.PairTableError, match="disagrees"):
+        pairs.validate(broken)
+    with pytest.raises(pairs.PairTableError, match="missing"):
+        pairs.validate(frame.drop(columns=[pairs.PAIR]))
+
+
+def test_the_verdicts_follow_the_tests():
+    frame = simulate_pair_study(
+        PairDesign(model_pcs={"told": 0.75, "same": 0.5}, participants=300, concentration=np.inf)
+    )
+    table = pairs.model_table(frame, margin=0.1)
+    assert table.loc["told", "verdict"] == pairs.TOLD_APART
+    assert table.loc["same", "verdict"] == pairs.INDISTINGUISHABLE
+    assert table.loc[pairs.ALL_MODELS, "pairs_answered"] == len(frame)
+    narrow = pairs.model_table(frame, margin=0.01)
+    assert narrow.loc["same", "verdict"] == pairs.INCONCLUSIVE
+    few = pairs.model_table(frame[frame[pairs.PARTICIPANT].isin(["p0", "p1"])], margin=0.1)
+    assert (few["tost_ci_low"].dropna() >= 0).all() and (few["tost_ci_high"].dropna() <= 1).all()
+
+
+def test_the_report_shows_every_part_and_serialises():
+    frame = simulate_pair_study(PairDesign(model_pcs={"bachbot": 0.6}), seed=1)
+    report = build_pair_report(
+        frame, margin=0.1, experience_levels=LEVELS, preregistered_margin=0.05
+    )
+    data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+    assert data["design"] == "pair"
+    assert [row["source"] for row in data["models"]] == ["bachbot"]
+    assert data["position"]["chose_a"] + data["position"]["chose_b"] == len(frame)
+    assert len(data["experience"]) == 4 and len(data["training"]) == 2
+    text = report_text(report)
+    for words in ("pc", "d'", "TOST", "Position", "BachBot's table", "exploratory"):
+        assert words in text
