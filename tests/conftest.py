@@ -11,6 +11,7 @@ EAGER_SETTINGS = ("task_always_eager", "task_eager_propagates", "task_store_eage
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CHECKPOINT_CACHE_DIR = tmp_path / "checkpoint-cache"
 
 
 @pytest.fixture
