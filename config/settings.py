@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.storage import FILE_SYSTEM, s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -125,22 +126,18 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # share; with it, an S3-compatible bucket (MinIO, a cloud bucket) that workers anywhere reach.
 # The bucket may be private: files reach browsers only through the site's own views.
 STORAGE_BUCKET = env_str("STORAGE_BUCKET", "")
-_FILE_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-if STORAGE_BUCKET:
-    _FILE_STORAGE = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": STORAGE_BUCKET,
-            "endpoint_url": env_str("STORAGE_ENDPOINT_URL", "") or None,
-            "access_key": env_str("STORAGE_ACCESS_KEY_ID", "") or None,
-            "secret_key": env_str("STORAGE_SECRET_ACCESS_KEY", "") or None,
-            "region_name": env_str("STORAGE_REGION", "") or None,
-            "location": env_str("STORAGE_PREFIX", ""),
-            "default_acl": None,
-            "querystring_auth": True,
-            "file_overwrite": False,
-        },
-    }
+_FILE_STORAGE = (
+    s3_storage(
+        STORAGE_BUCKET,
+        endpoint_url=env_str("STORAGE_ENDPOINT_URL", ""),
+        access_key=env_str("STORAGE_ACCESS_KEY_ID", ""),
+        secret_key=env_str("STORAGE_SECRET_ACCESS_KEY", ""),
+        region=env_str("STORAGE_REGION", ""),
+        prefix=env_str("STORAGE_PREFIX", ""),
+    )
+    if STORAGE_BUCKET
+    else FILE_SYSTEM
+)
 # Each worker keeps the checkpoints it downloads (and the one it trains) here, on its own disk.
 CHECKPOINT_CACHE_DIR = Path(
     env_str("CHECKPOINT_CACHE_DIR", str(Path(tempfile.gettempdir()) / "turing-music-checkpoints"))
