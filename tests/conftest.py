@@ -3,7 +3,7 @@
 import pretty_midi
 import pytest
 
-from tests.object_storage import s3_endpoint, s3_storage_env  # noqa: F401 - fixtures
+from tests.object_storage import s3_endpoint, s3_storage_env, storage_kind  # noqa: F401
 from worker.celery_app import app
 
 EAGER_SETTINGS = ("task_always_eager", "task_eager_propagates", "task_store_eager_result")

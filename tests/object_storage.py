@@ -81,3 +81,11 @@ def s3_storage_env(settings, s3_endpoint) -> dict[str, str]:
         "default": s3_storage(bucket, s3_endpoint, **CREDENTIALS),
     }
     return storage_env(s3_endpoint, bucket)
+
+
+@pytest.fixture(params=["folder", "bucket"])
+def storage_kind(request) -> str:
+    """Runs a test twice: on the media folder, and on a private bucket of the moto server."""
+    if request.param == "bucket":
+        request.getfixturevalue("s3_storage_env")
+    return request.param

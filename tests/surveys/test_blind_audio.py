@@ -110,7 +110,7 @@ def test_unknown_formats_are_missing_for_every_token_alike():
             assert client.get(f"/a/{token}{query}").status_code == 404
 
 
-def test_byte_ranges_for_safari():
+def test_byte_ranges_for_safari(storage_kind):
     study = open_study(slug="r")
     client = Client()
     take_study(client, study.slug)
