@@ -1,5 +1,8 @@
 """The default file storage's settings: a local folder, or an S3-compatible bucket."""
 
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
 FILE_SYSTEM = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 
 
@@ -24,9 +27,23 @@ def s3_storage(
             "location": prefix,
             "default_acl": None,
             "querystring_auth": True,
-            "file_overwrite": False,
+            # Every stored name is random or derived from its content, so a save need not ask
+            # the bucket first whether the name is taken (one round trip per file saved).
+            "file_overwrite": True,
             # A file opened through the storage API beyond this size waits on local disk, not
             # in memory (streamed reads use byte ranges instead: generation.stored_files).
             "max_memory_size": 2 * 1024 * 1024,
+            # Files here are small (an excerpt, a MIDI file, a checkpoint of some megabytes):
+            # uploading each from the calling thread, not through a pool of transfer threads
+            # started per file, halves an upload's round trip.
+            "transfer_config": TransferConfig(use_threads=False),
+            # Checksums only where S3 requires them: botocore's newer default adds its own to
+            # every request, which costs time and which not every S3-compatible store accepts.
+            # A server of one's own (MinIO) is addressed by path: bucket names need no DNS.
+            "client_config": Config(
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+                s3={"addressing_style": "path"} if endpoint_url else None,
+            ),
         },
     }

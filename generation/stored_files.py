@@ -4,9 +4,13 @@ time, so a process never holds a whole large file in memory and never needs a sh
 """
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 
+from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
 from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 CHUNK_BYTES = 64 * 1024
 
@@ -54,5 +58,33 @@ class StoredFile:
 
 
 def read_stored(name: str, storage: Storage | None = None) -> bytes:
-    """A small stored file whole (a MIDI file, an upload), read through the storage API."""
-    return b"".join(StoredFile(name, storage).chunks())
+    """A small stored file whole (a MIDI file, an upload): from a bucket in one request (opening
+    it through the storage API asks for its size first, a second round trip)."""
+    storage = storage or default_storage
+    if isinstance(storage, S3Storage):
+        key = storage._normalize_name(clean_name(name))
+        body = storage.bucket.Object(key).get()["Body"]
+        try:
+            return body.read()
+        finally:
+            body.close()
+    with storage.open(name, "rb") as handle:
+        return handle.read()
+
+
+@cache
+def _uploader() -> ThreadPoolExecutor:
+    """This process's upload threads, made on first use (after a worker forks, never before) and
+    kept, so each keeps its own connection to the bucket (S3Storage holds one per thread)."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="storage-upload")
+
+
+def save_all(files: dict[str, bytes], storage: Storage | None = None) -> dict[str, str]:
+    """Stores several files at once and returns the name each was stored under.
+
+    A bucket answers each upload after a round trip; sent side by side, a stimulus's MP3, Ogg
+    and image cost about one round trip instead of three."""
+    storage = storage or default_storage
+    names = list(files)
+    saved = _uploader().map(lambda name: storage.save(name, ContentFile(files[name])), names)
+    return dict(zip(names, saved, strict=True))

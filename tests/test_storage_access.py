@@ -27,7 +27,7 @@ def _file_field_names() -> set[str]:
 def _forbidden() -> list[re.Pattern]:
     fields = "|".join(sorted(_file_field_names()))
     return [
-        re.compile(r"\bMEDIA_ROOT\b"),
+        re.compile(r"\bMEDIA_(ROOT|URL)\b"),
         re.compile(r"\bFileSystemStorage\b|\bS3Storage\(|\bboto3\b"),
         re.compile(rf"\.({fields})\.(path|url)\b"),
         re.compile(r"storage\.(path|url)\("),
@@ -35,12 +35,10 @@ def _forbidden() -> list[re.Pattern]:
 
 
 def _sources() -> list[Path]:
-    return [
-        path
-        for package in APP_PACKAGES
-        for path in (ROOT / package).rglob("*.py")
-        if path not in ALLOWED and "migrations" not in path.parts
-    ]
+    """The apps' Python code and every template."""
+    code = [path for package in APP_PACKAGES for path in (ROOT / package).rglob("*.py")]
+    templates = list((ROOT / "templates").rglob("*.html"))
+    return [p for p in code + templates if p not in ALLOWED and "migrations" not in p.parts]
 
 
 def test_the_scan_sees_the_file_fields_and_the_code():
@@ -65,6 +63,8 @@ def test_the_scan_catches_what_it_forbids():
         "folder = Path(settings.MEDIA_ROOT) / 'x'",
         "open(stimulus.audio_mp3.path, 'rb')",
         "url = piece.midi.url",
+        '<audio src="{{ stimulus.audio_mp3.url }}">',
+        "{{ MEDIA_URL }}x.mp3",
         "default_storage.path(name)",
         "FileSystemStorage(location='/data')",
     ):
