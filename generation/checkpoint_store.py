@@ -53,6 +53,18 @@ def upload_checkpoint(run_pk: int, local: Path, epoch: int) -> dict:
     return {"key": key, "size": size, "sha256": sha256, "epoch": epoch}
 
 
+def superseded(before: dict, after: dict) -> set[str]:
+    """Keys a run's record named before an update and names no longer after it."""
+    return {r["key"] for r in before.values()} - {r["key"] for r in after.values()}
+
+
+def delete_checkpoints(keys: set[str]) -> None:
+    """Deletes checkpoints no run names any more, so storage keeps two per run, not one an
+    epoch. (One uploaded by an attempt killed before it was recorded stays behind.)"""
+    for key in keys:
+        default_storage.delete(key)
+
+
 def cache_dir() -> Path:
     folder = Path(settings.CHECKPOINT_CACHE_DIR)
     folder.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,13 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from generation.checkpoint_store import fetch_checkpoint, upload_checkpoint, working_folder
+from generation.checkpoint_store import (
+    delete_checkpoints,
+    fetch_checkpoint,
+    superseded,
+    upload_checkpoint,
+    working_folder,
+)
 from generation.encoding.pianoroll import DEFAULT_STEPS_PER_BEAT, flatten, midi_to_roll
 from generation.encoding.tokens import DEFAULT_STEP_BEATS, Vocabulary, midi_to_tokens
 from generation.models import Corpus, Piece, TrainingRun
@@ -128,12 +134,16 @@ def execute_training_run(
         run.message = "training"
         run.save()
 
+        stale: set[str] = set()
+
         def store_checkpoints(epoch: int, last: Path, best: Path | None) -> None:
             run.check_still_owned()
             stored = {"last": upload_checkpoint(run.pk, last, epoch)}
             if best is not None:
                 stored["best"] = upload_checkpoint(run.pk, best, epoch)
-            run.checkpoints = {**run.checkpoints, **stored}
+            recorded = {**run.checkpoints, **stored}
+            stale.update(superseded(run.checkpoints, recorded))
+            run.checkpoints = recorded
 
         def record_epoch(metrics: dict) -> None:
             run.check_still_owned()
@@ -143,6 +153,8 @@ def execute_training_run(
             run.message = f"epoch {metrics['epoch']}: valid loss {metrics['valid_loss']:.4f}"
             fields = ["history", "baseline_nll", "progress", "message", "checkpoints"]
             run.save(update_fields=fields)
+            delete_checkpoints(stale)
+            stale.clear()
             if on_epoch:
                 on_epoch(metrics)
 
