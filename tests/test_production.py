@@ -133,6 +133,30 @@ def _settings_under(env: dict) -> subprocess.CompletedProcess:
     )
 
 
+def _default_storage_under(env: dict) -> list[str]:
+    code = (
+        "import django; django.setup(); from django.core.files.storage import storages; "
+        "s = storages['default']; "
+        "print(type(s).__name__, getattr(s, 'bucket_name', ''), getattr(s, 'endpoint_url', ''))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_the_storage_is_the_media_folder_unless_a_bucket_is_set():
+    assert _default_storage_under({"STORAGE_BUCKET": ""}) == ["FileSystemStorage"]
+    bucket = {"STORAGE_BUCKET": "files", "STORAGE_ENDPOINT_URL": "http://minio:9000"}
+    assert _default_storage_under(bucket) == ["S3Storage", "files", "http://minio:9000"]
+
+
 @pytest.mark.parametrize(
     ("scheme", "secure"), [(None, "True True True True"), ("http", "False False False False")]
 )
