@@ -15,14 +15,21 @@ as seconds of audio made per CPU second. Each side runs `--repeat` times and kee
 as timeit does: other load on the machine only ever adds CPU time (cache misses, a shared core).
 Ours reloads the soundfont on every repeat, so each run pays for one load.
 
+Then the storage round trip, as a cpu worker's render task makes it: read the piece's MIDI from
+the default storage, render (the roll image too), store the MP3, the Ogg and the image. Once with
+the media folder (FileSystemStorage) and once with an S3 bucket on a moto server in its own
+process (the protocol MinIO and cloud buckets speak), in wall-clock seconds, the two sides taking
+turns run by run, best of `--repeat` each.
+
     python bench/bench_render.py [--n 20] [--repeat 3]
 
-Wants: ratio >= 0.8 and >= 60x real time per core.
+Wants: ratio >= 0.8 and >= 60x real time per core; the S3 round trip adds under 10%.
 """
 
 import argparse
 import os
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -31,15 +38,26 @@ from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
 
 import soundfile  # noqa: E402
+from django.core.files.base import ContentFile  # noqa: E402
+from django.core.files.storage import FileSystemStorage, Storage  # noqa: E402
 from music21 import corpus  # noqa: E402
+from storages.backends.s3 import S3Storage  # noqa: E402
 
 from audio.canonical import canonicalise  # noqa: E402
 from audio.excerpt import ExcerptRefused, cut_excerpt  # noqa: E402
 from audio.pipeline import StimulusSpec, prepare_stimulus  # noqa: E402
 from audio.synth import load_soundfont, soundfont_loads  # noqa: E402
+from config.storage import s3_storage  # noqa: E402
 from generation.midi_files import midi_bytes, read_midi  # noqa: E402
+from generation.stored_files import read_stored, save_all  # noqa: E402
+from tests.object_storage import CREDENTIALS, moto_server, new_bucket  # noqa: E402
 
 SOUNDFONT = os.environ.get("SOUNDFONT", "/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
@@ -98,6 +116,37 @@ def bench_cli(
     return sum(soundfile.info(str(m.with_suffix(".wav"))).duration for m in files), cpu
 
 
+def bench_stored(names: list[str], spec: StimulusSpec, storage: Storage) -> float:
+    """Wall-clock seconds to render every stored piece and store its three files."""
+    load_soundfont.cache_clear()
+    start = time.perf_counter()
+    for name in names:
+        rendered = prepare_stimulus(read_stored(name, storage), spec, SOUNDFONT)
+        token = secrets.token_urlsafe(18)
+        files = {f"stimuli/{token}.mp3": rendered.mp3, f"stimuli/{token}.ogg": rendered.ogg}
+        files[f"stimuli/rolls/{token}.png"] = rendered.roll_png
+        save_all(files, storage)  # as the render task stores them
+    return time.perf_counter() - start
+
+
+def storage_round_trip(pieces: list[tuple[bytes, bytes]], spec: StimulusSpec, repeat: int) -> None:
+    with tempfile.TemporaryDirectory() as folder, moto_server() as endpoint:
+        options = s3_storage(new_bucket(endpoint), endpoint, **CREDENTIALS)["OPTIONS"]
+        sides = {"media folder": FileSystemStorage(location=folder), "S3": S3Storage(**options)}
+        names = {label: [] for label in sides}
+        for label, storage in sides.items():
+            for index, (full, _) in enumerate(pieces):
+                names[label].append(storage.save(f"pieces/{index}.mid", ContentFile(full)))
+        best = {label: float("inf") for label in sides}
+        for _ in range(repeat):
+            for label, storage in sides.items():
+                best[label] = min(best[label], bench_stored(names[label], spec, storage))
+    for label, seconds in best.items():
+        print(f"render with storage ({label}, best of {repeat}): {seconds:6.2f} s wall clock")
+    ratio = best["S3"] / best["media folder"]
+    print(f"    ratio S3 / media folder: {ratio:.3f}; the trip adds {ratio - 1:.1%} (want < 10%)")
+
+
 def best_of(repeat: int, run) -> tuple[float, float]:
     """(audio seconds, CPU seconds) of the run that took the least CPU."""
     return min((run() for _ in range(repeat)), key=lambda result: result[1])
@@ -136,6 +185,7 @@ def main() -> None:
         )
         print(f"    ratio ours / this CLI: {ours_rate / cli_rate:.2f} (want >= 0.8)")
     print(f"ours per core: {ours_rate:.1f}x (want >= 60x)")
+    storage_round_trip(pieces, spec, args.repeat)
 
 
 if __name__ == "__main__":

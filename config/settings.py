@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.storage import FILE_SYSTEM, s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -120,8 +121,29 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Every file (MIDI, checkpoints, audio, roll images, uploads) goes through the default storage.
+# Without STORAGE_BUCKET that is the folder MEDIA_ROOT, which only processes on one machine
+# share; with it, an S3-compatible bucket (MinIO, a cloud bucket) that workers anywhere reach.
+# The bucket may be private: files reach browsers only through the site's own views.
+STORAGE_BUCKET = env_str("STORAGE_BUCKET", "")
+_FILE_STORAGE = (
+    s3_storage(
+        STORAGE_BUCKET,
+        endpoint_url=env_str("STORAGE_ENDPOINT_URL", ""),
+        access_key=env_str("STORAGE_ACCESS_KEY_ID", ""),
+        secret_key=env_str("STORAGE_SECRET_ACCESS_KEY", ""),
+        region=env_str("STORAGE_REGION", ""),
+        prefix=env_str("STORAGE_PREFIX", ""),
+    )
+    if STORAGE_BUCKET
+    else FILE_SYSTEM
+)
+# Each worker keeps the checkpoints it downloads (and the one it trains) here, on its own disk.
+CHECKPOINT_CACHE_DIR = Path(
+    env_str("CHECKPOINT_CACHE_DIR", str(Path(tempfile.gettempdir()) / "turing-music-checkpoints"))
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _FILE_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -8,7 +8,7 @@ fresh machine can build a corpus without any download.
 import io
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,13 +142,17 @@ def _delay(data: bytes, beats: float) -> bytes:
 
 
 def iter_files(paths: list[Path]) -> Iterator[SourcePiece]:
-    """Uploaded or local MIDI files and zips, each file named for reports of what was skipped."""
-    for path in paths:
-        data = path.read_bytes()
-        if path.suffix.lower() == ".zip":
-            yield from iter_zip(data, path.name)
+    """Local MIDI files and zips, each file named for reports of what was skipped."""
+    return iter_named_files((path.name, path.read_bytes()) for path in paths)
+
+
+def iter_named_files(files: Iterable[tuple[str, bytes]]) -> Iterator[SourcePiece]:
+    """MIDI files and zips given as (file name, contents), wherever they were kept."""
+    for name, data in files:
+        if name.lower().endswith(".zip"):
+            yield from iter_zip(data, name)
         else:
-            yield SourcePiece(path.name, path.stem, data)
+            yield SourcePiece(name, Path(name).stem, data)
 
 
 def iter_zip(data: bytes, label: str = "upload.zip") -> Iterator[SourcePiece]:

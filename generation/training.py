@@ -260,6 +260,9 @@ class LoadedModel:
 
 BatchCallback = Callable[[int, int, int], None]
 EpochCallback = Callable[[dict], None]
+# on_saved(epoch, last, best): called once an epoch's checkpoints are on the local disk, with
+# best the path of a new best checkpoint or None, before on_epoch reports the epoch.
+SavedCallback = Callable[[int, Path, Path | None], None]
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -400,12 +403,15 @@ def train(
     metadata: dict | None = None,
     on_batch: BatchCallback | None = None,
     on_epoch: EpochCallback | None = None,
+    on_saved: SavedCallback | None = None,
 ) -> TrainResult:
     """Train (or resume) until config.epochs or early stopping; checkpoints go to checkpoint_dir.
 
     metadata (e.g. the vocabulary, the grid) is stored in every checkpoint so a checkpoint alone
     is enough to generate later. on_batch(epoch, batch, batches) and on_epoch(metrics) report
     progress; an exception raised from them stops the run, leaving the last checkpoint to resume.
+    on_saved lets a caller copy each epoch's checkpoints elsewhere (shared storage) before the
+    epoch is reported.
     Every epoch is validated on whole pieces (the piece protocol of evaluate_pieces).
     """
     config = config.resolved()
@@ -471,6 +477,8 @@ def train(
         _atomic_save(payload, last_path)
         if improved:
             _atomic_save(payload, checkpoint_dir / BEST)
+        if on_saved:
+            on_saved(state.epoch, last_path, checkpoint_dir / BEST if improved else None)
         if on_epoch:
             on_epoch(metrics)
 

@@ -3,6 +3,7 @@
 import pretty_midi
 import pytest
 
+from tests.object_storage import s3_endpoint, s3_storage_env, storage_kind  # noqa: F401
 from worker.celery_app import app
 
 EAGER_SETTINGS = ("task_always_eager", "task_eager_propagates", "task_store_eager_result")
@@ -11,6 +12,7 @@ EAGER_SETTINGS = ("task_always_eager", "task_eager_propagates", "task_store_eage
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CHECKPOINT_CACHE_DIR = tmp_path / "checkpoint-cache"
 
 
 @pytest.fixture

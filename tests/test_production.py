@@ -13,12 +13,17 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from axes.models import AccessAttempt
 from django.conf import settings as django_settings
 from django.test import Client
 
 ROOT = Path(django_settings.BASE_DIR)
-COMPOSE_ENV = {"SECRET_KEY": "x" * 50, "SITE_ADDRESS": "survey.example.org"}
+COMPOSE_ENV = {
+    "SECRET_KEY": "x" * 50,
+    "SITE_ADDRESS": "survey.example.org",
+    "STORAGE_SECRET_ACCESS_KEY": "y" * 20,
+}
 
 
 def _tool(name: str) -> str:
@@ -27,9 +32,10 @@ def _tool(name: str) -> str:
     return path
 
 
-def _compose(env: dict) -> subprocess.CompletedProcess:
+def _compose(env: dict, *more_files: str) -> subprocess.CompletedProcess:
+    files = [arg for name in ("docker-compose.yml", *more_files) for arg in ("-f", name)]
     return subprocess.run(
-        [_tool("docker-compose"), "-f", "docker-compose.yml", "config"],
+        [_tool("docker-compose"), *files, "config"],
         cwd=ROOT,
         env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env},
         capture_output=True,
@@ -45,6 +51,51 @@ def test_the_compose_file_validates_and_publishes_only_the_proxy():
     assert published == ["caddy"]
     assert "TRUSTED_PROXY_COUNT: '1'" in result.stdout
     assert "SITE_SCHEME: https" in result.stdout
+
+
+APP_SERVICES = ("web", "worker-gpu", "worker-cpu")
+
+
+def test_every_app_service_keeps_its_files_in_minio_and_shares_no_disk():
+    result = _compose(COMPOSE_ENV)
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert services["minio"]["healthcheck"]["test"]
+    bucket = services["minio-bucket"]
+    assert bucket["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert "mc mb --ignore-existing" in " ".join(bucket["entrypoint"])
+    for name in APP_SERVICES:
+        service = services[name]
+        assert service["environment"]["STORAGE_ENDPOINT_URL"] == "http://minio:9000"
+        assert service["environment"]["STORAGE_BUCKET"] == bucket["environment"]["STORAGE_BUCKET"]
+        condition = service["depends_on"]["minio-bucket"]["condition"]
+        assert condition == "service_completed_successfully"
+        mounted = [v.split(":")[0] for v in service.get("volumes", [])]
+        assert mounted in ([], ["static"]), f"{name} mounts {mounted}"
+
+
+def test_a_second_machine_joins_with_four_variables():
+    """The README's second machine: the same file, `up --no-deps worker-gpu`, and four variables."""
+    env = {**COMPOSE_ENV, "SERVICES_HOST": "10.0.0.5"}
+    result = _compose(env)
+    assert result.returncode == 0, result.stderr
+    worker = yaml.safe_load(result.stdout)["services"]["worker-gpu"]["environment"]
+    assert worker["DATABASE_URL"] == "postgres://turing:turing@10.0.0.5:5432/turing"
+    assert worker["CELERY_BROKER_URL"] == "redis://10.0.0.5:6379/0"
+    assert worker["STORAGE_ENDPOINT_URL"] == "http://10.0.0.5:9000"
+    assert worker["STORAGE_SECRET_ACCESS_KEY"] == COMPOSE_ENV["STORAGE_SECRET_ACCESS_KEY"]
+
+
+def test_the_first_machine_publishes_its_services_only_on_the_private_address():
+    result = _compose({**COMPOSE_ENV, "PRIVATE_ADDRESS": "10.0.0.5"}, "docker-compose.services.yml")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    for name, port in {"postgres": 5432, "redis": 6379, "minio": 9000}.items():
+        [published] = services[name]["ports"]
+        if isinstance(published, dict):  # Compose v2 writes the long form
+            published = f"{published['host_ip']}:{published['published']}:{published['target']}"
+        assert published.removesuffix("/tcp") == f"10.0.0.5:{port}:{port}"
+    assert _compose(COMPOSE_ENV, "docker-compose.services.yml").returncode != 0
 
 
 @pytest.mark.parametrize("missing", sorted(COMPOSE_ENV))
@@ -80,6 +131,30 @@ def _settings_under(env: dict) -> subprocess.CompletedProcess:
         text=True,
         timeout=60,
     )
+
+
+def _default_storage_under(env: dict) -> list[str]:
+    code = (
+        "import django; django.setup(); from django.core.files.storage import storages; "
+        "s = storages['default']; "
+        "print(type(s).__name__, getattr(s, 'bucket_name', ''), getattr(s, 'endpoint_url', ''))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_the_storage_is_the_media_folder_unless_a_bucket_is_set():
+    assert _default_storage_under({"STORAGE_BUCKET": ""}) == ["FileSystemStorage"]
+    bucket = {"STORAGE_BUCKET": "files", "STORAGE_ENDPOINT_URL": "http://minio:9000"}
+    assert _default_storage_under(bucket) == ["S3Storage", "files", "http://minio:9000"]
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,9 @@
 import secrets
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -51,17 +51,15 @@ def import_bundled(request: HttpRequest) -> HttpResponse:
 
 
 def _store_uploads(files) -> list[str]:
-    """Uploads go under MEDIA_ROOT, which every worker shares, in a folder of their own."""
-    folder = Path(settings.MEDIA_ROOT) / "uploads" / secrets.token_hex(8)
-    folder.mkdir(parents=True)
-    paths = []
-    for index, upload in enumerate(files):
-        path = folder / f"{index:04d}-{get_valid_filename(Path(upload.name).name)}"
-        with path.open("wb") as handle:
-            for chunk in upload.chunks():
-                handle.write(chunk)
-        paths.append(str(path))
-    return paths
+    """Uploads go to the storage every worker reads, under a folder of their own; the task gets
+    their storage names."""
+    folder = f"uploads/{secrets.token_hex(8)}"
+    return [
+        default_storage.save(
+            f"{folder}/{index:04d}-{get_valid_filename(Path(upload.name).name)}", upload
+        )
+        for index, upload in enumerate(files)
+    ]
 
 
 @login_required
@@ -71,10 +69,10 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _list(request, upload=form, status=400)
     title = form.cleaned_data["title"]
-    paths = _store_uploads(form.cleaned_data["files"])
-    result = import_uploaded_files.delay(title, paths)
-    remember_task(result.id, f"upload of {len(paths)} file(s) into {title}")
-    messages.success(request, f"Import of {len(paths)} file(s) into {title!r} queued.")
+    names = _store_uploads(form.cleaned_data["files"])
+    result = import_uploaded_files.delay(title, names)
+    remember_task(result.id, f"upload of {len(names)} file(s) into {title}")
+    messages.success(request, f"Import of {len(names)} file(s) into {title!r} queued.")
     return redirect("dashboard:task", task_id=result.id)
 
 

@@ -6,12 +6,12 @@ by their storage path.
 
 import hashlib
 import hmac
-import secrets
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
 
@@ -20,12 +20,13 @@ from audio.synth import SoundfontError
 from dashboard.charts import piano_roll
 from generation.midi_files import MidiError, note_spans
 from generation.models import Piece
+from surveys.stored_responses import stored_file_response
 
 
-def _preview_path(piece: Piece) -> Path:
-    """A name derived with the secret key, so a preview's URL on disk reveals nothing."""
+def _preview_name(piece: Piece) -> str:
+    """A storage name derived with the secret key, so a preview's name reveals nothing."""
     digest = hmac.new(settings.SECRET_KEY.encode(), piece.content_hash.encode(), hashlib.sha256)
-    return Path(settings.MEDIA_ROOT) / "previews" / f"{digest.hexdigest()[:32]}.mp3"
+    return f"previews/{digest.hexdigest()[:32]}.mp3"
 
 
 @login_required
@@ -47,25 +48,25 @@ def piece_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def piece_midi(request: HttpRequest, pk: int) -> FileResponse:
+def piece_midi(request: HttpRequest, pk: int) -> HttpResponse:
     piece = get_object_or_404(Piece, pk=pk)
-    return FileResponse(piece.midi.open("rb"), as_attachment=True, filename=f"piece-{piece.pk}.mid")
+    return stored_file_response(
+        request, piece.midi.name, "audio/midi", download_as=f"piece-{piece.pk}.mid"
+    )
 
 
 @login_required
 def piece_audio(request: HttpRequest, pk: int) -> HttpResponse:
     """Renders the preview the first time it is asked for, then serves the stored file."""
     piece = get_object_or_404(Piece, pk=pk)
-    path = _preview_path(piece)
-    if not path.exists():
+    name = _preview_name(piece)
+    if not default_storage.exists(name):
         try:
             data = preview_mp3(piece.load_midi(), str(settings.SOUNDFONT))
         except (SoundfontError, MidiError, OSError) as exc:
             return HttpResponse(
                 f"this piece cannot be rendered: {exc}", status=503, content_type="text/plain"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.stem}.{secrets.token_hex(4)}.part")
-        partial.write_bytes(data)
-        partial.replace(path)
-    return FileResponse(path.open("rb"), content_type="audio/mpeg")
+        # Two requests rendering at once may store two copies; each serves the one it stored.
+        name = default_storage.save(name, ContentFile(data))
+    return stored_file_response(request, name, "audio/mpeg")

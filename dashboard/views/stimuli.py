@@ -7,7 +7,7 @@ tasks write (one per piece and settings), so it survives worker restarts and nee
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
@@ -16,6 +16,7 @@ from dashboard.forms import RenderForm
 from dashboard.jobs import JobView, recent_tasks, remember_task
 from generation.models import GenerationBatch
 from surveys.models import Stimulus
+from surveys.stored_responses import stored_file_response
 from surveys.tasks.stimuli import pieces_to_render, render_stimuli
 
 RECENT_STIMULI = 50
@@ -108,7 +109,7 @@ def render_progress(request: HttpRequest, task_id: str) -> JsonResponse:
 
 
 @login_required
-def stimulus_audio(request: HttpRequest, pk: int) -> FileResponse:
+def stimulus_audio(request: HttpRequest, pk: int) -> HttpResponse:
     """The excerpt exactly as participants hear it, for the researcher to check."""
     stimulus = get_object_or_404(Stimulus, pk=pk, status=Stimulus.Status.READY)
-    return FileResponse(stimulus.audio_mp3.open("rb"), content_type="audio/mpeg")
+    return stored_file_response(request, stimulus.audio_mp3.name, "audio/mpeg")

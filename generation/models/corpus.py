@@ -9,6 +9,7 @@ from django.db import models
 
 from generation.midi_files import content_hash, count_pitched_notes
 from generation.splits import SPLITS, split_for
+from generation.stored_files import read_stored
 
 
 def piece_upload_path(piece: "Piece", filename: str) -> str:
@@ -84,8 +85,8 @@ class Piece(models.Model):
         )
 
     def load_midi(self) -> pretty_midi.PrettyMIDI:
-        with self.midi.open("rb") as handle:
-            return pretty_midi.PrettyMIDI(io.BytesIO(handle.read()))
+        data = read_stored(self.midi.name, self.midi.storage)
+        return pretty_midi.PrettyMIDI(io.BytesIO(data))
 
     def store_midi(self, data: bytes) -> None:
         self.midi.save("piece.mid", ContentFile(data), save=False)

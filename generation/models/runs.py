@@ -9,7 +9,6 @@ imported: studies, balancing, reports and exports see both through the batch alo
 
 import os
 import socket
-from pathlib import Path
 
 from django.conf import settings
 from django.db import models, transaction
@@ -19,7 +18,7 @@ from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE
 from generation.models.corpus import Corpus, Piece
 from generation.networks import MODEL_KINDS
 from generation.sampling import SAMPLING_MODES, SEED_STRATEGIES
-from generation.training import BEST, LAST, has_learned
+from generation.training import has_learned
 
 
 class Status(models.TextChoices):
@@ -164,7 +163,7 @@ class Job(models.Model):
 
 
 class TrainingRun(Job):
-    """One network trained on one corpus; checkpoints live under MEDIA_ROOT/checkpoints/run-<id>."""
+    """One network trained on one corpus; its checkpoints live in storage (checkpoint_store)."""
 
     corpus = models.ForeignKey(Corpus, on_delete=models.PROTECT, related_name="training_runs")
     model_kind = models.CharField(max_length=20, choices=[(k, k) for k in MODEL_KINDS])
@@ -178,6 +177,10 @@ class TrainingRun(Job):
     best_epoch = models.PositiveIntegerField(null=True, blank=True)
     best_valid_loss = models.FloatField(null=True, blank=True)
     stopped_early = models.BooleanField(default=False)
+    checkpoints = models.JSONField(
+        default=dict,
+        help_text='the stored checkpoints, "last" and "best": key, size, sha256 and epoch each',
+    )
     baseline_nll = models.FloatField(
         null=True,
         blank=True,
@@ -204,16 +207,8 @@ class TrainingRun(Job):
         return nll is not None and not has_learned(nll, self.baseline_nll)
 
     @property
-    def checkpoint_dir(self) -> Path:
-        return Path(settings.MEDIA_ROOT) / "checkpoints" / f"run-{self.pk}"
-
-    @property
-    def best_checkpoint(self) -> Path:
-        return self.checkpoint_dir / BEST
-
-    @property
-    def last_checkpoint(self) -> Path:
-        return self.checkpoint_dir / LAST
+    def best_checkpoint(self) -> dict | None:
+        return self.checkpoints.get("best")
 
 
 class ExternalGenerator(models.Model):

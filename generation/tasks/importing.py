@@ -1,11 +1,13 @@
 """Corpus import on the cpu queue: reports progress, safe to re-run (import is idempotent)."""
 
-from pathlib import Path
+from collections.abc import Iterator
+from pathlib import PurePosixPath
 
 from celery import shared_task
 
-from generation.corpora import iter_bundled, iter_files
+from generation.corpora import iter_bundled, iter_named_files
 from generation.importing import bundled_corpus, import_pieces, upload_corpus
+from generation.stored_files import read_stored
 from worker.progress import ProgressReporter
 
 
@@ -20,10 +22,16 @@ def import_bundled_corpus(self, name: str, limit: int | None = None) -> dict:
 
 
 @shared_task(bind=True, name="cpu.import_uploads")
-def import_uploaded_files(self, corpus_title: str, paths: list[str]) -> dict:
+def import_uploaded_files(self, corpus_title: str, names: list[str]) -> dict:
+    """Imports uploads the web process stored (storage names), on whichever machine it runs."""
     corpus = upload_corpus(corpus_title)
-    reporter = ProgressReporter(self, total=len(paths), message=f"importing into {corpus.slug}")
+    reporter = ProgressReporter(self, total=len(names), message=f"importing into {corpus.slug}")
     summary = import_pieces(
-        corpus, iter_files([Path(p) for p in paths]), on_piece=lambda s: reporter.advance()
+        corpus, iter_named_files(_stored_uploads(names)), on_piece=lambda s: reporter.advance()
     )
     return summary.as_dict()
+
+
+def _stored_uploads(names: list[str]) -> Iterator[tuple[str, bytes]]:
+    for name in names:
+        yield PurePosixPath(name).name, read_stored(name)

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from generation.checkpoint_store import fetch_checkpoint
 from generation.encoding.pianoroll import roll_to_midi, unflatten
 from generation.encoding.tokens import Vocabulary, tokens_to_midi
 from generation.memorisation import TrainingIndex, roll_transposer, token_transposer
@@ -44,7 +45,7 @@ def create_generation_batch(
     beats_per_bar: int = 4,
 ) -> GenerationBatch:
     """A pending batch; every setting is checked here so a bad request changes nothing."""
-    if not run.best_checkpoint.exists():
+    if not run.best_checkpoint:
         raise ValueError(f"run {run.pk} has no checkpoint yet; train it first")
     if n_pieces < 1 or bars < 1 or beats_per_bar < 1:
         raise ValueError("the number of pieces, bars and beats per bar must be at least 1")
@@ -118,7 +119,7 @@ def execute_generation_batch(
 def _generate(batch: GenerationBatch, on_step) -> None:
     run = batch.run
     device = resolve_device(settings.TORCH_DEVICE)
-    loaded: LoadedModel = load_checkpoint(run.best_checkpoint, device)
+    loaded: LoadedModel = load_checkpoint(fetch_checkpoint(run.best_checkpoint), device)
     encoding = loaded.metadata
     window = loaded.config.window
     steps, per_beat = steps_for(batch, encoding)

@@ -3,17 +3,28 @@
 This module only wires the pure training loop (generation.training) to the database: it encodes
 a corpus's pieces split by split, records progress and per-epoch metrics on the TrainingRun row,
 and scores the best checkpoint on the held-out test split. Re-running a run resumes it from its
-last checkpoint, so a worker that dies mid-run loses at most one epoch.
+last checkpoint, so a worker that dies mid-run loses at most one epoch. Checkpoints go to
+shared storage every epoch (generation.checkpoint_store), so any worker, on any machine, can
+resume the run or generate from it.
 """
 
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from generation.checkpoint_store import (
+    delete_checkpoints,
+    fetch_checkpoint,
+    superseded,
+    upload_checkpoint,
+    working_folder,
+)
 from generation.encoding.pianoroll import DEFAULT_STEPS_PER_BEAT, flatten, midi_to_roll
 from generation.encoding.tokens import DEFAULT_STEP_BEATS, Vocabulary, midi_to_tokens
 from generation.models import Corpus, Piece, TrainingRun
@@ -97,7 +108,7 @@ def score_test_split(run: TrainingRun, config: TrainConfig, encoding: dict) -> d
     if not pieces:
         return {}
     device = resolve_device(config.device)
-    network = load_checkpoint(run.best_checkpoint, device).network
+    network = load_checkpoint(fetch_checkpoint(run.best_checkpoint), device).network
     return evaluate_pieces(network, config, pieces, device)
 
 
@@ -123,17 +134,37 @@ def execute_training_run(
         run.message = "training"
         run.save()
 
+        stale: set[str] = set()
+
+        def store_checkpoints(epoch: int, last: Path, best: Path | None) -> None:
+            run.check_still_owned()
+            stored = {"last": upload_checkpoint(run.pk, last, epoch)}
+            if best is not None:
+                stored["best"] = upload_checkpoint(run.pk, best, epoch)
+            recorded = {**run.checkpoints, **stored}
+            stale.update(superseded(run.checkpoints, recorded))
+            run.checkpoints = recorded
+
         def record_epoch(metrics: dict) -> None:
             run.check_still_owned()
             run.history = run.history[: metrics["epoch"] - 1] + [metrics]
             run.baseline_nll = metrics["baseline_nll"]
             run.progress = metrics["epoch"] / config.epochs
             run.message = f"epoch {metrics['epoch']}: valid loss {metrics['valid_loss']:.4f}"
-            run.save(update_fields=["history", "baseline_nll", "progress", "message"])
+            fields = ["history", "baseline_nll", "progress", "message", "checkpoints"]
+            run.save(update_fields=fields)
+            delete_checkpoints(stale)
+            stale.clear()
             if on_epoch:
                 on_epoch(metrics)
 
-        result = train(config, data, run.checkpoint_dir, encoding, on_batch, record_epoch)
+        folder = working_folder(run.pk, run.checkpoints.get("last"))
+        try:
+            result = train(
+                config, data, folder, encoding, on_batch, record_epoch, store_checkpoints
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         run.history = result.history
         run.best_epoch, run.best_valid_loss = result.best_epoch, result.best_valid_loss
         run.baseline_nll = result.baseline_nll

@@ -11,13 +11,13 @@ from dataclasses import asdict
 
 from celery import group, shared_task
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db.models import QuerySet
 
 from audio.excerpt import ExcerptRefused
 from audio.pipeline import StimulusSpec, prepare_stimulus
 from generation.midi_files import MidiError
 from generation.models import Corpus, GenerationBatch, Piece
+from generation.stored_files import read_stored, save_all
 from surveys.models import Stimulus
 from worker.progress import ProgressReporter
 
@@ -54,8 +54,7 @@ def render_piece(piece_id: int, params: dict | None = None) -> Stimulus:
     if stimulus.status in (Stimulus.Status.READY, Stimulus.Status.REFUSED):
         return stimulus
     try:
-        with piece.midi.open("rb") as handle:
-            midi = handle.read()
+        midi = read_stored(piece.midi.name, piece.midi.storage)
         rendered = prepare_stimulus(midi, spec, str(settings.SOUNDFONT))
     except (MidiError, ExcerptRefused) as exc:
         return _close(stimulus, Stimulus.Status.REFUSED, f"{type(exc).__name__}: {exc}")
@@ -63,17 +62,27 @@ def render_piece(piece_id: int, params: dict | None = None) -> Stimulus:
         _close(stimulus, Stimulus.Status.FAILED, f"{type(exc).__name__}: {exc}")
         raise
     name = secrets.token_urlsafe(18)  # random: says nothing of the piece, source or order
-    stimulus.audio_mp3.save(f"{name}.mp3", ContentFile(rendered.mp3), save=False)
-    stimulus.audio_ogg.save(f"{name}.ogg", ContentFile(rendered.ogg), save=False)
+    files = {"audio_mp3": (f"{name}.mp3", rendered.mp3), "audio_ogg": (f"{name}.ogg", rendered.ogg)}
     if rendered.roll_png is not None:
-        png_name = f"{secrets.token_urlsafe(18)}.png"
-        stimulus.roll_png.save(png_name, ContentFile(rendered.roll_png), save=False)
+        files["roll_png"] = (f"{secrets.token_urlsafe(18)}.png", rendered.roll_png)
+    _store(stimulus, files)
     facts = rendered.facts
     stimulus.duration_seconds = facts.duration_seconds
     stimulus.loudness_lufs = facts.loudness_lufs
     stimulus.facts = asdict(facts)
     stimulus.source_kind, stimulus.source_label = kind, label
     return _close(stimulus, Stimulus.Status.READY, "")
+
+
+def _store(stimulus: Stimulus, files: dict[str, tuple[str, bytes]]) -> None:
+    """Stores the stimulus's files side by side; files maps a field to (file name, bytes)."""
+    paths = {
+        field: Stimulus._meta.get_field(field).generate_filename(stimulus, name)
+        for field, (name, _) in files.items()
+    }
+    saved = save_all({paths[field]: data for field, (_, data) in files.items()})
+    for field, path in paths.items():
+        getattr(stimulus, field).name = saved[path]
 
 
 def _close(stimulus: Stimulus, status: str, error: str) -> Stimulus:

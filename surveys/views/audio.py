@@ -11,17 +11,16 @@ Headphone-check tones are stereo MP3 only (their antiphase tone must survive cod
 their page never asks for `f=ogg`, and asking gets the same 404 as any missing sound.
 """
 
-import re
-
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
+from generation.stored_files import StoredFile
 from surveys import headphone
 from surveys.models import HeadphoneTrial, Study, Trial
+from surveys.stored_responses import bytes_chunks, ranged_response
 
 _FORMATS = {None: ("audio_mp3", "audio/mpeg"), "ogg": ("audio_ogg", "audio/ogg")}
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def offers_ogg(study: Study) -> bool:
@@ -32,7 +31,7 @@ def offers_ogg(study: Study) -> bool:
     )
 
 
-def _trial_bytes(token: str, field_name: str) -> bytes | None:
+def _trial_sound(token: str, field_name: str) -> StoredFile | None:
     """A trial's sound by its address; a pair trial's excerpt B has an address of its own."""
     trial = (
         Trial.objects.filter(Q(audio_token=token) | Q(audio_token_b=token))
@@ -50,8 +49,7 @@ def _trial_bytes(token: str, field_name: str) -> bytes | None:
     field = getattr(sound, field_name)
     if not field:
         return None
-    with field.open("rb") as handle:
-        return handle.read()
+    return StoredFile(field.name, field.storage)
 
 
 def _headphone_bytes(token: str, field_name: str) -> bytes | None:
@@ -62,47 +60,22 @@ def _headphone_bytes(token: str, field_name: str) -> bytes | None:
     return headphone.layout_mp3(layout)
 
 
-def _byte_range(header: str, size: int) -> tuple[int, int] | None:
-    """(first, last) inclusive for a single satisfiable range, None when there is none to honour."""
-    match = _RANGE.match(header.strip())
-    if not match or not (match[1] or match[2]):
-        return None
-    if match[1]:
-        first = int(match[1])
-        last = min(int(match[2]), size - 1) if match[2] else size - 1
-    else:
-        first, last = max(size - int(match[2]), 0), size - 1
-    if first > last or first >= size:
-        raise ValueError("unsatisfiable range")
-    return first, last
-
-
-def _headers(response: HttpResponse) -> HttpResponse:
-    response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
-
-
 @require_safe
 def audio(request: HttpRequest, token: str) -> HttpResponse:
+    """The sound streamed from storage (never read whole), or a headphone tone made here."""
     if "f" in request.GET and request.GET["f"] not in _FORMATS:
         raise Http404("No such sound")
     field_name, content_type = _FORMATS[request.GET.get("f")]
-    data = _trial_bytes(token, field_name)
-    if data is None:
-        data = _headphone_bytes(token, field_name)
-    if data is None:
+    stored = _trial_sound(token, field_name)
+    if stored is not None:
+        size, chunks = stored.size, stored.chunks
+    elif (data := _headphone_bytes(token, field_name)) is not None:
+        size, chunks = len(data), bytes_chunks(data)
+    else:
         raise Http404("No such sound")
-    size = len(data)
-    try:
-        wanted = _byte_range(request.headers.get("Range", ""), size)
-    except ValueError:
-        response = HttpResponse(status=416, content_type=content_type)
-        response["Content-Range"] = f"bytes */{size}"
-        return _headers(response)
-    if wanted is None:
-        return _headers(HttpResponse(data, content_type=content_type))
-    first, last = wanted
-    response = HttpResponse(data[first : last + 1], status=206, content_type=content_type)
-    response["Content-Range"] = f"bytes {first}-{last}/{size}"
-    return _headers(response)
+    response = ranged_response(request.headers.get("Range", ""), size, chunks, content_type)
+    if response.status_code == 416 and stored is not None:
+        stored.close()
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

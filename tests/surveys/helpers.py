@@ -25,6 +25,15 @@ PAIR_ANSWER = {
 QUESTIONNAIRE = {"age_band": "25-34", "musical_training_years": "1", **{i.key: "0" for i in ITEMS}}
 
 
+def body(response) -> bytes:
+    """A response's body, whether sent whole or streamed (sounds are streamed from storage)."""
+    if not response.streaming:
+        return response.content
+    if not hasattr(response, "joined_body"):
+        response.joined_body = b"".join(response.streaming_content)
+    return response.joined_body
+
+
 def follow(client: Client, url: str, data: dict | None = None):
     response = (
         client.post(url, data, follow=True) if data is not None else client.get(url, follow=True)

@@ -148,7 +148,8 @@ class Command(BaseCommand):
                 for k, v in run.test_metrics.items()
             )
             self.stdout.write(f"test split: {shown}")
-        self.stdout.write(f"checkpoint: {run.best_checkpoint}")
+        if run.best_checkpoint:
+            self.stdout.write(f"checkpoint: {run.best_checkpoint['key']} (in media storage)")
 
     def new_run(self, options) -> TrainingRun:
         if not options["model"] or not options["corpus"]:
