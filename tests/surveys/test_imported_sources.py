@@ -17,7 +17,7 @@ from surveys.models import Participant, Stimulus, Study, Trial
 from surveys.tasks.stimuli import pieces_to_render, render_piece
 from tests.audio.helpers import SHORT, decode, human_like, machine_like
 from tests.surveys.factories import FORBIDDEN_WORDS, make_attention_clips
-from tests.surveys.helpers import take_study
+from tests.surveys.helpers import body, take_study
 
 pytestmark = pytest.mark.django_db
 PARAMS = SHORT.as_dict()
@@ -115,7 +115,7 @@ def test_nothing_a_participant_receives_names_an_imported_source(rendered):
     for response in seen:
         for hop in getattr(response, "redirect_chain", []):
             assert not any(s in hop[0].lower() for s in secrets)
-        text = response.content.decode("latin-1").lower()
+        text = body(response).decode("latin-1").lower()
         headers = " ".join(f"{k}: {v}" for k, v in response.headers.items()).lower()
         for secret in secrets:
             assert secret not in text, f"{secret!r} in {response.request['PATH_INFO']}"
