@@ -162,11 +162,7 @@ def _store(
             index=index,
             piece=_piece_for(batch, read, stored),
             n_notes=count_pitched_notes(read.pm),
-            longest_verbatim_steps=score.longest_steps,
-            longest_verbatim_beats=score.longest_beats,
-            ngram_steps=score.ngram_steps,
-            ngram_share=score.ngram_share,
-            verbatim_transposition=score.transposition,
+            **GeneratedPiece.screen_fields(score),
             parameters={
                 "generator": generator.name,
                 "version": generator.version,

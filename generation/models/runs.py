@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE
+from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE, MemorisationScore
 from generation.models.corpus import Corpus, Piece
 from generation.networks import MODEL_KINDS
 from generation.sampling import SAMPLING_MODES, SEED_STRATEGIES
@@ -347,3 +347,14 @@ class GeneratedPiece(models.Model):
 
     def __str__(self) -> str:
         return f"sample {self.index} of batch {self.batch_id}"
+
+    @staticmethod
+    def screen_fields(score: MemorisationScore) -> dict:
+        """The memorisation screen's result as this model's fields, for every kind of batch."""
+        return {
+            "longest_verbatim_steps": score.longest_steps,
+            "longest_verbatim_beats": score.longest_beats,
+            "ngram_steps": score.ngram_steps,
+            "ngram_share": score.ngram_share,
+            "verbatim_transposition": score.transposition,
+        }

@@ -197,11 +197,7 @@ def _save_samples(batch, samples, primers, scores, encoding, per_beat) -> None:
             piece=piece,
             primer=primer,
             n_notes=n_notes,
-            longest_verbatim_steps=score.longest_steps,
-            longest_verbatim_beats=score.longest_beats,
-            ngram_steps=score.ngram_steps,
-            ngram_share=score.ngram_share,
-            verbatim_transposition=score.transposition,
+            **GeneratedPiece.screen_fields(score),
             parameters={
                 "run": batch.run_id,
                 "batch": batch.pk,
