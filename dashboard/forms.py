@@ -76,13 +76,24 @@ def _check_upload(upload: UploadedFile) -> str | None:
     return None
 
 
+def _checked_uploads(files: list[UploadedFile], *lead: str) -> list[UploadedFile]:
+    """The files, or every bad one refused by its name (an empty one too), after ``lead``."""
+    if not files:
+        raise forms.ValidationError("Choose at least one file.")
+    problems = [problem for upload in files if (problem := _check_upload(upload))]
+    if problems:
+        raise forms.ValidationError([*lead, *problems])
+    return files
+
+
 class UploadImportForm(forms.Form):
     title = forms.CharField(
         label="Corpus name",
         max_length=200,
         help_text="New pieces join this corpus; a piece already in it is not duplicated.",
     )
-    files = MultipleFileField(label="MIDI files or a zip of them")
+    # An empty file gets through here so that the check below refuses it by its name.
+    files = MultipleFileField(label="MIDI files or a zip of them", allow_empty_file=True)
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
@@ -91,13 +102,7 @@ class UploadImportForm(forms.Form):
         return title
 
     def clean_files(self) -> list[UploadedFile]:
-        files = self.cleaned_data["files"]
-        if not files:
-            raise forms.ValidationError("Choose at least one file.")
-        problems = [problem for upload in files if (problem := _check_upload(upload))]
-        if problems:
-            raise forms.ValidationError(problems)
-        return files
+        return _checked_uploads(self.cleaned_data["files"])
 
 
 class ExternalGeneratorForm(forms.Form):
@@ -126,13 +131,7 @@ class ExternalGeneratorForm(forms.Form):
     files = MultipleFileField(label="MIDI files or a zip of them", allow_empty_file=True)
 
     def clean_files(self) -> list[UploadedFile]:
-        files = self.cleaned_data["files"]
-        if not files:
-            raise forms.ValidationError("Choose at least one file.")
-        problems = [problem for upload in files if (problem := _check_upload(upload))]
-        if problems:
-            raise forms.ValidationError(["Nothing was imported.", *problems])
-        return files
+        return _checked_uploads(self.cleaned_data["files"], "Nothing was imported.")
 
 
 def _default(name: str):

@@ -100,6 +100,7 @@ def test_a_bad_upload_says_why_and_changes_nothing(client, researcher, name, dat
     response = client.post(reverse("dashboard:corpus-upload"), {"title": "x", "files": [upload]})
     assert response.status_code == 400
     assert reason in response.content.decode()
+    assert name in response.content.decode()  # the bad file is named, an empty one too
     assert not Corpus.objects.exists()
 
 
