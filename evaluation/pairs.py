@@ -30,6 +30,7 @@ from scipy import stats
 from evaluation.equivalence import DEFAULT_ALPHA, tost_between
 from evaluation.multiple import holm, holm_levels
 from evaluation.rates import CHANCE, Estimate, group_rates, rate_estimate
+from evaluation.tidy import TidyTableError, as_bool, as_text
 
 STUDY = "study"
 PARTICIPANT = "participant"
@@ -115,26 +116,24 @@ BELOW_CHANCE = "taken for the person's more often than not: pc below 50%"
 INCONCLUSIVE = "inconclusive: neither pc above 50% nor within the margin shown"
 
 
-class PairTableError(ValueError):
+class PairTableError(TidyTableError):
     """The pair table does not meet its contract; the message says which column and rows."""
 
 
 def validate(frame: pd.DataFrame) -> pd.DataFrame:
-    """Check a pair table and return a copy with canonical dtypes and column order; raises
-    PairTableError naming the first broken rule."""
+    """Check a pair table and return a copy with canonical dtypes and column order.
+
+    Raises a TidyTableError naming the first broken rule: the answer table's own column checks,
+    or a PairTableError for the rules only pairs have.
+    """
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise PairTableError(f"missing column(s): {missing}")
     out = pd.DataFrame(index=frame.index)
     for column in TEXT_COLUMNS:
-        if frame[column].isna().any():
-            raise PairTableError(f"column {column!r} has missing values")
-        out[column] = frame[column].astype(str)
+        out[column] = as_text(frame, column)
     for column in BOOL_COLUMNS:
-        values = frame[column]
-        if values.isna().any() or not set(pd.unique(values)) <= {True, False}:
-            raise PairTableError(f"column {column!r} must be true or false in every row")
-        out[column] = values.astype(bool)
+        out[column] = as_bool(frame, column)
     for column in NUMBER_COLUMNS:
         out[column] = pd.to_numeric(frame[column], errors="raise").astype(float)
     wrong = out[CORRECT] != (out[CHOSE_A] == out[HUMAN_FIRST])

@@ -93,7 +93,8 @@ def _rows(mask: pd.Series) -> str:
     return f"{int(mask.sum())} row(s), e.g. index {bad}"
 
 
-def _as_bool(frame: pd.DataFrame, column: str) -> pd.Series:
+def as_bool(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The column as booleans; every table contract here (answers, funnel, pairs) checks alike."""
     series = frame[column]
     if series.dtype == bool:
         return series
@@ -105,7 +106,8 @@ def _as_bool(frame: pd.DataFrame, column: str) -> pd.Series:
     return series.astype(bool)
 
 
-def _as_text(frame: pd.DataFrame, column: str) -> pd.Series:
+def as_text(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The column as text, refused when any value is missing."""
     series = frame[column]
     if series.isna().any():
         raise TidyTableError(f"column {column!r} has missing values: {_rows(series.isna())}")
@@ -133,9 +135,9 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
     for column in TEXT_COLUMNS:
         # Categorical: a study has few distinct participants/items/sources and many rows, and
         # comparisons and group-bys on categories are an order of magnitude faster than on text.
-        out[column] = _as_text(frame, column).astype("category")
+        out[column] = as_text(frame, column).astype("category")
     for column in BOOL_COLUMNS:
-        out[column] = _as_bool(frame, column)
+        out[column] = as_bool(frame, column)
     for column in SCALE_COLUMNS:
         values = _as_number(frame, column, allow_nan=False)
         outside = (values < SCALE[0]) | (values > SCALE[1]) | (values != np.round(values))
@@ -182,9 +184,9 @@ def validate_funnel(frame: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in FUNNEL_COLUMNS if c not in frame.columns]
     if missing:
         raise TidyTableError(f"funnel is missing column(s): {missing}")
-    out = pd.DataFrame({PARTICIPANT: _as_text(frame, PARTICIPANT)})
+    out = pd.DataFrame({PARTICIPANT: as_text(frame, PARTICIPANT)})
     for column in FUNNEL_STEPS:
-        out[column] = _as_bool(frame, column)
+        out[column] = as_bool(frame, column)
     if out[PARTICIPANT].duplicated().any():
         raise TidyTableError(
             f"funnel lists a participant twice: {_rows(out[PARTICIPANT].duplicated())}"
