@@ -173,6 +173,9 @@ def listened_enough(
     return now - shown_at >= timedelta(seconds=seconds - allowance)
 
 
+HEADPHONE_OUTCOME = ("headphone_correct", "headphone_passed", "screened_out_at", "reserved_until")
+
+
 def answer_headphone(trial: HeadphoneTrial, response: int) -> None:
     """Store one headphone answer (the first one wins) and score the screen when all are in.
     A participant who fails is ended there when the study screens out, and their place freed."""
@@ -196,14 +199,7 @@ def answer_headphone(trial: HeadphoneTrial, response: int) -> None:
         if not participant.headphone_passed and study.headphone_screen_out:
             participant.screened_out_at = timezone.now()
             participant.reserved_until = None
-        participant.save(
-            update_fields=[
-                "headphone_correct",
-                "headphone_passed",
-                "screened_out_at",
-                "reserved_until",
-            ]
-        )
+        participant.save(update_fields=HEADPHONE_OUTCOME)
 
 
 def _exposures(study: Study) -> dict[int, int]:

@@ -82,7 +82,7 @@ class Participant(models.Model):
     exclusion_reason = models.CharField(max_length=80, blank=True)
 
     class Meta:
-        ordering = ["study", "started_at"]
+        ordering = ["study_id", "started_at"]
         indexes = [
             models.Index(fields=["study", "completed_at"]),
             models.Index(fields=["study", "prolific_pid"]),

@@ -212,6 +212,12 @@ class Study(models.Model):
     def is_pair(self) -> bool:
         return self.design == self.Design.PAIR
 
+    @property
+    def trials_shown(self) -> int:
+        """Trials each participant counts through, at positions 1 to this: the excerpts (pairs)
+        and the attention checks; a practice trial comes before them, at position 0."""
+        return self.trials_per_participant + self.attention_checks
+
     def _pair_problems(self) -> list[str]:
         """A pair plays a human and a machine excerpt side by side, so they must match."""
         durations = [
@@ -320,7 +326,7 @@ class StudyStimulus(models.Model):
 
     class Meta:
         verbose_name = "study excerpt"
-        ordering = ["study", "id"]
+        ordering = ["study_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["study", "stimulus"], name="unique_study_stimulus")
         ]

@@ -55,7 +55,9 @@ class Trial(models.Model):
     first_shown_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["participant", "position"]
+        # By the key column: "participant" would follow Participant's own ordering and join
+        # participant and study into every trial query, the survey's hottest.
+        ordering = ["participant_id", "position"]
         constraints = [
             models.UniqueConstraint(
                 fields=["participant", "position"], name="unique_trial_position"
@@ -112,7 +114,7 @@ class Answer(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["participant", "trial__position"]
+        ordering = ["participant_id", "trial__position"]
         constraints = [
             models.UniqueConstraint(fields=["participant", "trial"], name="one_answer_per_trial"),
             models.CheckConstraint(
@@ -142,7 +144,7 @@ class HeadphoneTrial(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["participant", "position"]
+        ordering = ["participant_id", "position"]
         constraints = [
             models.UniqueConstraint(
                 fields=["participant", "position"], name="unique_headphone_position"

@@ -11,6 +11,7 @@ Headphone-check tones are stereo MP3 only (their antiphase tone must survive cod
 their page never asks for `f=ogg`, and asking gets the same 404 as any missing sound.
 """
 
+from django.core.cache import cache
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
@@ -18,25 +19,39 @@ from django.views.decorators.http import require_safe
 from generation.stored_files import StoredFile
 from surveys import headphone
 from surveys.models import HeadphoneTrial, Study, Trial
+from surveys.queries import unique_or_none
 from surveys.stored_responses import bytes_chunks, ranged_response
 
 _FORMATS = {None: ("audio_mp3", "audio/mpeg"), "ogg": ("audio_ogg", "audio/ogg")}
 
 
+OGG_CHECK_SECONDS = 60
+
+
 def offers_ogg(study: Study) -> bool:
-    """Whether a study's trial pages may offer the Ogg: only when all its sounds have one."""
-    return not (
-        study.stimuli.filter(audio_ogg="").exists()
-        or study.attention_clips.filter(audio_ogg="").exists()
-    )
+    """Whether a study's trial pages may offer the Ogg: only when all its sounds have one.
+
+    Every trial page asks, so the answer is kept in the shared cache for a minute: it is the
+    same for every page of the study at any moment, and an Ogg made later is offered to all
+    from the next minute on.
+    """
+    key = f"offers-ogg:{study.pk}"
+    offered = cache.get(key)
+    if offered is None:
+        offered = not (
+            study.stimuli.filter(audio_ogg="").exists()
+            or study.attention_clips.filter(audio_ogg="").exists()
+        )
+        cache.set(key, offered, OGG_CHECK_SECONDS)
+    return offered
 
 
 def _trial_sound(token: str, field_name: str) -> StoredFile | None:
     """A trial's sound by its address; a pair trial's excerpt B has an address of its own."""
-    trial = (
-        Trial.objects.filter(Q(audio_token=token) | Q(audio_token_b=token))
-        .select_related("item__stimulus", "item_b__stimulus", "attention_clip")
-        .first()
+    trial = unique_or_none(
+        Trial.objects.filter(Q(audio_token=token) | Q(audio_token_b=token)).select_related(
+            "item__stimulus", "item_b__stimulus", "attention_clip"
+        )
     )
     if trial is None:
         return None
@@ -53,7 +68,7 @@ def _trial_sound(token: str, field_name: str) -> StoredFile | None:
 
 
 def _headphone_bytes(token: str, field_name: str) -> bytes | None:
-    trial = HeadphoneTrial.objects.filter(audio_token=token).first()
+    trial = unique_or_none(HeadphoneTrial.objects.filter(audio_token=token))
     if trial is None or field_name != "audio_mp3":
         return None
     layout = headphone.Layout(quiet=trial.quiet_position, antiphase=trial.antiphase_position)

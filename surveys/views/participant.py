@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from surveys import flow
 from surveys.forms import AnswerForm, HeadphoneForm, PairAnswerForm, QuestionnaireForm
 from surveys.models import Answer, Participant, Trial
+from surveys.queries import unique_or_none
 from surveys.questionnaire import training_score
 from surveys.views.audio import offers_ogg
 from surveys.views.visits import limit_participant_posts, page, require, step_url, visit
@@ -40,13 +41,13 @@ def headphones(request: HttpRequest, slug: str) -> HttpResponse:
     form = HeadphoneForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         flow.answer_headphone(trial, form.cleaned_data["response"])
-        participant.refresh_from_db()
+        participant.refresh_from_db(fields=flow.HEADPHONE_OUTCOME)
         return redirect(step_url(participant))
     context = {
         "study": participant.study,
         "trial": trial,
         "form": form,
-        "total": participant.headphone_trials.count(),
+        "total": participant.study.headphone_trials,
         "audio_url": reverse("surveys:audio", args=[trial.audio_token]),
     }
     return page(request, participant, "surveys/headphones.html", context)
@@ -60,6 +61,8 @@ def instructions(request: HttpRequest, slug: str) -> HttpResponse:
         return elsewhere
     if request.method == "POST":
         flow.assign_trials(participant)
+        # The row now says the instructions are read; without this the redirect came back here.
+        participant.refresh_from_db(fields=["trials_assigned_at", "instructions_read_at"])
         return redirect(step_url(participant))
     resume_url = request.build_absolute_uri(
         reverse("surveys:resume", args=[slug, participant.token])
@@ -160,11 +163,11 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
     study, participant = visit(request, slug)
     if participant is None:
         return redirect("surveys:entry", slug)
-    current = (
-        participant.trials.filter(position=position)
-        .select_related("item__stimulus", "item_b__stimulus", "attention_clip", "answer")
-        .first()
-    )
+    # A page needs only whether the trial is answered; an answer is scored against the sources.
+    related = ["answer"]
+    if request.method == "POST":
+        related += ["item__stimulus", "item_b__stimulus", "attention_clip"]
+    current = unique_or_none(participant.trials.filter(position=position).select_related(*related))
     if current is None:
         return redirect(step_url(participant))
     refusal = ""
@@ -190,16 +193,13 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
         form = form_class()
         if current.first_shown_at is None:
             Trial.objects.filter(pk=current.pk).update(first_shown_at=timezone.now())
-    counted = list(
-        participant.trials.exclude(kind=Trial.Kind.PRACTICE).values_list("position", flat=True)
-    )
     context = {
         "study": study,
         "form": form,
         "refusal": refusal,
         "practice": current.kind == Trial.Kind.PRACTICE,
-        "number": sum(p <= position for p in counted),
-        "total": len(counted),
+        "number": position,
+        "total": study.trials_shown,
         "audio_url": reverse("surveys:audio", args=[current.audio_token]),
         "offer_ogg": offers_ogg(study),
         "action": reverse("surveys:trial", args=[slug, position]),
@@ -233,6 +233,7 @@ def questions(request: HttpRequest, slug: str) -> HttpResponse:
         participant.questionnaire_at = timezone.now()
         participant.save()
         flow.complete(participant)
+        participant.refresh_from_db(fields=["completed_at"])
         return redirect(step_url(participant))
     context = {"study": participant.study, "form": form}
     return page(request, participant, "surveys/questions.html", context)

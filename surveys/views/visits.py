@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from surveys import flow
 from surveys.models import Participant, Study
+from surveys.queries import unique_or_none
 from surveys.ratelimit import limit_posts
 
 STEP_URLS = {
@@ -32,20 +33,20 @@ def cookie_name(slug: str) -> str:
     return f"p_{slug}"
 
 
-def _participant(request: HttpRequest, study: Study) -> Participant | None:
-    token = request.COOKIES.get(cookie_name(study.slug))
-    if not token:
-        return None
-    return Participant.objects.filter(study=study, token=token).select_related("study").first()
-
-
 def _visitor(request: HttpRequest, slug: str) -> tuple[Study | None, Participant | None]:
     """The study and the cookie's participant, looked up once per request (the rate limits and
-    the view both ask)."""
+    the view both ask), in one query when the cookie names a participant of this study."""
     known = getattr(request, "_survey_visitor", None)
     if known is None or known[0] != slug:
-        study = Study.objects.filter(slug=slug).first()
-        participant = _participant(request, study) if study else None
+        token = request.COOKIES.get(cookie_name(slug))
+        participant = None
+        if token:
+            rows = Participant.objects.filter(study__slug=slug, token=token)
+            participant = unique_or_none(rows.select_related("study"))
+        if participant is not None:
+            study = participant.study
+        else:
+            study = unique_or_none(Study.objects.filter(slug=slug))
         known = (slug, study, participant)
         request._survey_visitor = known
     return known[1], known[2]
