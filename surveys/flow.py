@@ -71,8 +71,12 @@ def current_step(participant: Participant) -> str:
     return locate(participant)[0]
 
 
-def next_trial(participant: Participant) -> Trial | None:
-    return participant.trials.filter(answer__isnull=True).order_by("position").first()
+def next_trial(participant: Participant, *related: str) -> Trial | None:
+    """The first unanswered trial, with the `related` rows it will be scored against."""
+    unanswered = participant.trials.filter(answer__isnull=True).order_by("position")
+    if related:  # select_related() with no names would follow every foreign key
+        unanswered = unanswered.select_related(*related)
+    return unanswered.first()
 
 
 def next_headphone_trial(participant: Participant) -> HeadphoneTrial | None:

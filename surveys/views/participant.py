@@ -21,7 +21,6 @@ from django.views.decorators.cache import never_cache
 from surveys import flow
 from surveys.forms import AnswerForm, HeadphoneForm, PairAnswerForm, QuestionnaireForm
 from surveys.models import Answer, Participant, Trial
-from surveys.queries import unique_or_none
 from surveys.questionnaire import training_score
 from surveys.views.audio import offers_ogg
 from surveys.views.visits import limit_participant_posts, page, require, step_url, visit
@@ -29,6 +28,8 @@ from surveys.views.visits import limit_participant_posts, page, require, step_ur
 SAVE_ATTEMPTS = 5
 LISTEN_FIRST = "Please listen to the whole excerpt before answering. Your choices are kept."
 LISTEN_BOTH = "Please listen to both excerpts to the end before answering. Your choices are kept."
+# What an answer is scored against: the excerpts' sources and lengths, or the attention clip.
+SCORED_AGAINST = ("item__stimulus", "item_b__stimulus", "attention_clip")
 
 
 @never_cache
@@ -128,11 +129,6 @@ def save_answer(trial: Trial, form: AnswerForm | PairAnswerForm) -> Answer:
     return Answer.objects.get(trial=trial)
 
 
-def _is_next(participant: Participant, current: Trial) -> bool:
-    step, trial = flow.locate(participant)
-    return step == flow.TRIAL and trial.pk == current.pk
-
-
 def _sound_seconds(trial: Trial) -> float:
     """How long the trial's sound lasts: both excerpts of a pair, one after the other."""
     if trial.attention_clip_id:
@@ -163,34 +159,29 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
     study, participant = visit(request, slug)
     if participant is None:
         return redirect("surveys:entry", slug)
-    # A page needs only whether the trial is answered; an answer is scored against the sources.
-    related = ["answer"]
-    if request.method == "POST":
-        related += ["item__stimulus", "item_b__stimulus", "attention_clip"]
-    current = unique_or_none(participant.trials.filter(position=position).select_related(*related))
-    if current is None:
-        return redirect(step_url(participant))
     refusal = ""
-    form_class = PairAnswerForm if current.is_pair else AnswerForm
     if request.method == "POST":
         # An answer to the next trial in order is stored even when the participant's place has
         # lapsed meanwhile: they are told afterwards, and what they answered is never lost. A
-        # trial answered already (a retry, a double click) keeps its first answer.
-        answered = hasattr(current, "answer")
-        if not answered and flow.next_trial(participant) != current:
+        # trial answered already (a retry, a double click: every trial before the next one)
+        # keeps its first answer, and the participant goes on.
+        current = flow.next_trial(participant, *SCORED_AGAINST)
+        if current is None or current.position != position:
+            if current is None or position < current.position:
+                flow.keep_place(participant)
             return redirect(step_url(participant))
-        form = form_class(request.POST)
-        if answered or (form.is_valid() and _listened(current)):
-            if not answered:
-                save_answer(current, form)
+        form = (PairAnswerForm if current.is_pair else AnswerForm)(request.POST)
+        if form.is_valid() and _listened(current):
+            save_answer(current, form)
             flow.keep_place(participant)
             return redirect(step_url(participant))
         if form.is_valid():
             refusal = LISTEN_BOTH if current.is_pair else LISTEN_FIRST
     else:
-        if not _is_next(participant, current):
+        step, current = flow.locate(participant)
+        if step != flow.TRIAL or current.position != position:
             return redirect(step_url(participant))
-        form = form_class()
+        form = PairAnswerForm() if current.is_pair else AnswerForm()
         if current.first_shown_at is None:
             Trial.objects.filter(pk=current.pk).update(first_shown_at=timezone.now())
     context = {

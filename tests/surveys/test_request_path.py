@@ -1,0 +1,84 @@
+"""What each step of the survey costs a participant and the server: redirects that lead straight
+to the next step, and a bounded number of queries per trial page and answer, none of which joins
+the participant's study to sort its trials (that join once cost a fifth of the CPU under load)."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from tests.surveys.factories import open_study
+from tests.surveys.helpers import ANSWER, QUESTIONNAIRE, follow
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _answers_without_listening(settings):
+    settings.SURVEY_LISTEN_ALLOWANCE_MS = 60_000
+
+
+def _to_instructions(client: Client, slug: str) -> None:
+    page = follow(client, f"/s/{slug}/")
+    follow(client, page.request["PATH_INFO"], {"agree": "on"})
+    while True:
+        page = follow(client, f"/s/{slug}/headphones/", {"response": "1"})
+        if page.request["PATH_INFO"].endswith("/instructions/"):
+            return
+
+
+def _statements(queries: CaptureQueriesContext) -> list[str]:
+    """The SQL a request ran, less the savepoints of the test's own transaction."""
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+
+
+def test_each_post_redirects_straight_to_the_next_step():
+    study = open_study(practice_trial=True)
+    client = Client()
+    _to_instructions(client, study.slug)
+    response = client.post(f"/s/{study.slug}/instructions/", {})
+    assert response["Location"] == f"/s/{study.slug}/t/0/"
+    url = response["Location"]
+    while "/t/" in url:
+        client.get(url)
+        url = client.post(url, ANSWER)["Location"]
+    assert url == f"/s/{study.slug}/questions/"
+    response = client.post(url, QUESTIONNAIRE)
+    assert response["Location"] == f"/s/{study.slug}/done/"
+
+
+def test_the_counter_counts_excerpts_and_attention_checks_but_not_the_practice():
+    study = open_study(trials=4, attention=1, practice_trial=True)
+    client = Client()
+    _to_instructions(client, study.slug)
+    page = follow(client, f"/s/{study.slug}/instructions/", {})
+    titles = []
+    while "/t/" in page.request["PATH_INFO"]:
+        titles.append(re.search(r"<title>([^·<]+)", page.content.decode())[1].strip())
+        page = follow(client, page.request["PATH_INFO"], ANSWER)
+    assert titles == ["Practice", *(f"Excerpt {n} of 5" for n in range(1, 6))]
+
+
+def test_a_trial_page_and_an_answer_take_few_queries_and_never_sort_through_the_study():
+    study = open_study(trials=4, attention=0)
+    client = Client()
+    _to_instructions(client, study.slug)
+    url = client.post(f"/s/{study.slug}/instructions/", {})["Location"]
+    client.get(url)  # the first page also asks, once a minute, whether every sound has an Ogg
+    url = client.post(url, ANSWER)["Location"]
+    with CaptureQueriesContext(connection) as page_queries:
+        client.get(url)
+    with CaptureQueriesContext(connection) as answer_queries:
+        assert client.post(url, ANSWER).status_code == 302
+    page, answer = _statements(page_queries), _statements(answer_queries)
+    assert len(page) <= 3, page  # who is asking, the next trial, when it was first shown
+    assert len(answer) <= 4, answer  # who is asking, the trial to score, the answer, what next
+    for sql in page + answer:
+        if sql.startswith('SELECT "surveys_trial"'):
+            assert '"surveys_study"' not in sql, sql
