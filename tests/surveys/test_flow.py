@@ -1,5 +1,7 @@
 """The participant flow through Django's test client: order, resume, integrity, politeness."""
 
+import time
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
@@ -198,6 +200,16 @@ def test_an_address_is_rate_limited_before_anyone_consents(settings):
     study = open_study()
     codes = [Client().post(f"/s/{study.slug}/consent/", {}).status_code for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
+
+
+def test_a_rate_window_opens_with_the_first_post_and_ends_when_it_ends(settings):
+    settings.SURVEY_RATE_PER_IP = 2
+    settings.SURVEY_RATE_WINDOW_SECONDS = 1
+    study = open_study()
+    post = lambda: Client().post(f"/s/{study.slug}/consent/", {}).status_code  # noqa: E731
+    assert [post(), post(), post()] == [200, 200, 429]
+    time.sleep(1.2)  # the window has ended: the address counts afresh
+    assert [post(), post(), post()] == [200, 200, 429]
 
 
 def test_questionnaire_rejects_missing_answers():
