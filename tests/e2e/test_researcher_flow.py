@@ -3,16 +3,12 @@ trains a small network, generates from it, renders human and machine excerpts, c
 opens a study, and downloads its report. Every page is screenshotted into test-artifacts/."""
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from playwright.sync_api import expect
 
 from dashboard.jobs import RECENT_TASKS_KEY
@@ -20,6 +16,7 @@ from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import Status
 from surveys.models import Stimulus, Study
 from tests.dashboard.helpers import small_corpus_fixture  # noqa: F401 - fixture
+from tests.worker.processes import start_worker, stop_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -27,36 +24,19 @@ PASSWORD = "a-long-password-1"
 JOB_TIMEOUT_MS = 240_000
 
 
-def _database_url() -> str:
-    """The live server's test database, for the worker process to use too."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        name = str(db["NAME"])
-        if connection.is_in_memory_db():
-            pytest.skip("a worker process cannot see an in-memory SQLite test database")
-        return f"sqlite:///{name}"
-    user = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def worker(live_server):
     """A real worker consuming both queues, on the test database and media folder."""
     redis.Redis.from_url(settings.CELERY_BROKER_URL).ping()
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": _database_url(),
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "TORCH_DEVICE": "cpu",
-    }
-    argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker"]
-    argv += ["-Q", "gpu,cpu", "-c", "2", "-n", f"e2e-{uuid.uuid4().hex[:8]}@%h"]
-    argv += ["--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
-    process = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)
+    process = start_worker(
+        "gpu,cpu",
+        f"e2e-{uuid.uuid4().hex[:8]}@%h",
+        concurrency=2,
+        MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        TORCH_DEVICE="cpu",
+    )
     yield process
-    process.terminate()
-    process.wait(timeout=60)
+    stop_worker(process)
 
 
 @pytest.fixture

@@ -1,15 +1,12 @@
 """A real Celery worker process, on the real Redis broker, runs a cpu-queue task."""
 
-import os
-import subprocess
-import sys
 import time
-import uuid
 
 import pytest
 import redis
 from django.conf import settings
 
+from tests.worker.processes import start_worker, stop_worker
 from worker.celery_app import CPU_QUEUE, GPU_QUEUE, app
 from worker.progress import ProgressReporter, estimate_eta, read_progress
 from worker.tasks import ping
@@ -18,32 +15,9 @@ from worker.tasks import ping
 @pytest.fixture
 def cpu_worker():
     redis.Redis.from_url(settings.CELERY_BROKER_URL).ping()
-    name = f"test-{uuid.uuid4().hex[:8]}@%h"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "worker.celery_app",
-            "worker",
-            "-Q",
-            CPU_QUEUE,
-            "-c",
-            "1",
-            "-n",
-            name,
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "WARNING",
-        ],
-        env=os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings"},
-        cwd=settings.BASE_DIR,
-    )
+    process = start_worker(CPU_QUEUE)
     yield process
-    process.terminate()
-    process.wait(timeout=30)
+    stop_worker(process, seconds=30)
 
 
 def test_routes_send_tasks_to_the_queue_their_name_says():

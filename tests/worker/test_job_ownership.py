@@ -5,9 +5,6 @@ The worker listens on a queue of its own, so it takes no other test's messages, 
 test database, so it sees this test's rows.
 """
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
@@ -15,24 +12,16 @@ from datetime import timedelta
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from dashboard.jobs import ORPHANED, describe_row, recent_live_tasks
 from generation.models import Corpus, TrainingRun
 from generation.models.runs import Status
 from generation.tasks.training import train_run
+from tests.worker.processes import needs_postgres, start_worker, stop_worker
 from worker.progress import read_progress
 from worker.status import live_tasks
 from worker.tasks import ping
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        pytest.skip("a worker process needs the PostgreSQL test database")
-    user = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -41,17 +30,10 @@ def own_queue(transactional_db):
     redis.Redis.from_url(settings.CELERY_BROKER_URL).ping()
     queue = f"test-ownership-{uuid.uuid4().hex[:8]}"
     name = f"{queue}@host"
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-    }
-    argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", queue]
-    argv += ["-c", "1", "-n", name, "--without-gossip", "--without-mingle", "-l", "WARNING"]
-    process = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)
+    needs_postgres()
+    process = start_worker(queue, name)
     yield queue, name
-    process.terminate()
-    process.wait(timeout=30)
+    stop_worker(process, seconds=30)
 
 
 def test_a_real_worker_skips_the_stale_message_of_a_restarted_run(own_queue):

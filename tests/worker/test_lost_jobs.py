@@ -5,7 +5,6 @@ is failed after JOB_MAX_REDELIVERIES instead of being delivered forever."""
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
@@ -23,29 +22,15 @@ from generation.tasks.training import create_training_run, train_run
 from generation.training import TrainConfig
 from tests.dashboard.helpers import small_corpus_fixture  # noqa: F401 - fixture
 from tests.dashboard.test_jobs import TINY_CONFIG
-from tests.worker.test_job_ownership import _database_url
+from tests.worker.processes import needs_postgres, start_worker, stop_worker
 from worker.celery_app import GPU_QUEUE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _start_worker(queue: str, **env) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", queue]
-    argv += ["-c", "1", "-n", f"test-{uuid.uuid4().hex[:8]}@host", "--without-gossip"]
-    argv += ["--without-mingle", "-l", "WARNING"]
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        **env,
-    }
-    return subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)
-
-
-def _stop(worker: subprocess.Popen) -> None:
-    worker.terminate()
-    worker.wait(timeout=60)
+def _start_worker(queue: str, **env: str) -> subprocess.Popen:
+    needs_postgres()
+    return start_worker(queue, MEDIA_ROOT=str(settings.MEDIA_ROOT), **env)
 
 
 def _wait_for(condition, seconds: float = 180.0, what: str = "the condition"):
@@ -83,7 +68,7 @@ def test_a_job_queued_before_the_broker_lost_its_message_runs_when_a_worker_star
             what="the run to finish",
         )
     finally:
-        _stop(worker)
+        stop_worker(worker)
     assert done.status == Status.SUCCEEDED, done.error
     assert done.task_id != lost_id and done.deliveries == 1
 
@@ -119,6 +104,6 @@ def test_a_job_whose_worker_is_killed_every_time_is_failed_after_the_cap(run):
             lambda: _row(run).status == Status.FAILED and _row(run), what="the run to fail"
         )
     finally:
-        _stop(worker)
+        stop_worker(worker)
     assert "lost 2 times in a row" in failed.error and "JOB_MAX_REDELIVERIES" in failed.error
     assert failed.deliveries == 2

@@ -9,15 +9,12 @@ import io
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 import zipfile
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
@@ -33,7 +30,7 @@ from surveys.models import Stimulus, Study
 from surveys.tasks.stimuli import pieces_to_render, render_stimuli
 from tests.dashboard.helpers import melody, researcher_fixture  # noqa: F401 - fixture
 from tests.surveys.helpers import body, participant_of, take_study
-from tests.worker.test_job_ownership import _database_url
+from tests.worker.processes import needs_postgres, start_worker, stop_worker
 from tests.worker.test_lost_jobs import _pool_children
 from worker.celery_app import CPU_QUEUE, GPU_QUEUE
 
@@ -60,20 +57,16 @@ class Machine:
     def __init__(self, home: Path, queue: str, storage_env: dict):
         self.media = home / "media"
         self.media.mkdir(parents=True)
-        env = os.environ | {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": _database_url(),
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "MEDIA_ROOT": str(self.media),
-            "CHECKPOINT_CACHE_DIR": str(home / "cache"),
-            "TORCH_DEVICE": "cpu",
-            "TORCH_THREADS": "1",
+        needs_postgres()
+        self.process = start_worker(
+            queue,
+            f"{home.name}-{uuid.uuid4().hex[:8]}@host",
+            MEDIA_ROOT=str(self.media),
+            CHECKPOINT_CACHE_DIR=str(home / "cache"),
+            TORCH_DEVICE="cpu",
+            TORCH_THREADS="1",
             **storage_env,
-        }
-        argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker"]
-        argv += ["-Q", queue, "-c", "1", "-n", f"{home.name}-{uuid.uuid4().hex[:8]}@host"]
-        argv += ["--without-gossip", "--without-mingle", "-l", "WARNING"]
-        self.process = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)
+        )
 
     def gone(self) -> None:
         """The machine stops at once: the worker and its pool processes are killed."""
@@ -83,9 +76,7 @@ class Machine:
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=60)
+        stop_worker(self.process)
 
 
 def files_under(folder: Path) -> list[Path]:
