@@ -75,9 +75,11 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def environment(static_root: Path, media_root: Path) -> dict[str, str]:
+def environment(static_root: Path, media_root: Path, listen_seconds: float) -> dict[str, str]:
     """What the server and this process share: the bench database, cache, media and settings
-    of a production server behind one reverse proxy (over http, as on this machine)."""
+    of a production server behind one reverse proxy (over http, as on this machine). Where the
+    participants answer at once, the server's listening checks allow for it: the sound check's
+    tones last 4 s, the excerpts less than a second."""
     database = os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/turing_music_bench"
     )
@@ -95,6 +97,7 @@ def environment(static_root: Path, media_root: Path) -> dict[str, str]:
         "STATIC_ROOT": str(static_root),
         "MEDIA_ROOT": str(media_root),
         "LOG_LEVEL": "WARNING",
+        "SURVEY_LISTEN_ALLOWANCE_MS": "1000" if listen_seconds else "5000",
     }
 
 
@@ -239,7 +242,7 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> int:
     args = parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-survey-"))
-    env = environment(work / "static", work / "media")
+    env = environment(work / "static", work / "media", args.listen)
     os.environ.update(env)
     fresh_database(env["DATABASE_URL"])
     redis.Redis.from_url(env["CACHE_URL"]).flushdb()

@@ -18,6 +18,8 @@ from urllib.parse import urljoin
 
 import aiohttp
 
+from surveys.headphone import TRIPLET_SECONDS
+
 ANSWER_FIELDS = {"confidence": "4", "musicality": "3", "response_ms": "900", "plays": "1"}
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _START = re.compile(r'name="start" value="([^"]*)"')
@@ -112,6 +114,8 @@ class Participant:
         path, page = await self._get(session, await self._post(session, path, page, data))
         while path.endswith("/headphones/"):
             await self._audio(session, page)
+            if self.listen_seconds:  # people hear the tones out; the server checks they could
+                await asyncio.sleep(TRIPLET_SECONDS)
             answer = {"response": str(self.rng.randint(1, 3))}
             path, page = await self._get(session, await self._post(session, path, page, answer))
         if not path.endswith("/instructions/"):

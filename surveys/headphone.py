@@ -25,6 +25,7 @@ GAP_SECONDS = 0.5
 LEVEL = 0.35
 QUIET_DB = -6.0
 PASS_MIN_CORRECT = 5
+TRIPLET_SECONDS = 3 * TONE_SECONDS + 2 * GAP_SECONDS  # how long a trial's sound lasts
 POSITIONS = (1, 2, 3)
 
 

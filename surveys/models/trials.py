@@ -142,6 +142,7 @@ class HeadphoneTrial(models.Model):
     response = models.PositiveSmallIntegerField(null=True, blank=True)
     correct = models.BooleanField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
+    first_shown_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["participant_id", "position"]

@@ -18,9 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from surveys import flow
+from surveys import flow, headphone
 from surveys.forms import AnswerForm, HeadphoneForm, PairAnswerForm, QuestionnaireForm
-from surveys.models import Answer, Participant, Trial
+from surveys.models import Answer, HeadphoneTrial, Participant, Trial
 from surveys.questionnaire import training_score
 from surveys.views.audio import offers_ogg
 from surveys.views.visits import limit_participant_posts, page, require, step_url, visit
@@ -28,6 +28,7 @@ from surveys.views.visits import limit_participant_posts, page, require, step_ur
 SAVE_ATTEMPTS = 5
 LISTEN_FIRST = "Please listen to the whole excerpt before answering. Your choices are kept."
 LISTEN_BOTH = "Please listen to both excerpts to the end before answering. Your choices are kept."
+LISTEN_TONES = "Please listen to all three tones before answering. Your choice is kept."
 # What an answer is scored against: the excerpts' sources and lengths, or the attention clip.
 SCORED_AGAINST = ("item__stimulus", "item_b__stimulus", "attention_clip")
 
@@ -40,18 +41,25 @@ def headphones(request: HttpRequest, slug: str) -> HttpResponse:
         return elsewhere
     trial = flow.next_headphone_trial(participant)
     form = HeadphoneForm(request.POST if request.method == "POST" else None)
+    refusal = ""
     if request.method == "POST" and form.is_valid():
-        flow.answer_headphone(trial, form.cleaned_data["response"])
-        participant.refresh_from_db(fields=flow.HEADPHONE_OUTCOME)
-        return redirect(step_url(participant))
+        if _heard(trial, headphone.TRIPLET_SECONDS):
+            flow.answer_headphone(trial, form.cleaned_data["response"])
+            participant.refresh_from_db(fields=flow.HEADPHONE_OUTCOME)
+            return redirect(step_url(participant))
+        refusal = LISTEN_TONES
+    elif trial.first_shown_at is None:
+        _shown(trial)
     context = {
         "study": participant.study,
         "trial": trial,
         "form": form,
+        "refusal": refusal,
         "total": participant.study.headphone_trials,
         "audio_url": reverse("surveys:audio", args=[trial.audio_token]),
     }
-    return page(request, participant, "surveys/headphones.html", context)
+    status = 400 if refusal else 200
+    return page(request, participant, "surveys/headphones.html", context, status=status)
 
 
 @never_cache
@@ -140,17 +148,22 @@ def _sound_seconds(trial: Trial) -> float:
     return seconds
 
 
-def _listened(trial: Trial) -> bool:
-    """Whether an answer now comes late enough to follow the whole excerpt (both excerpts of a
-    pair, since one plays at a time). The browser also keeps the answers locked until the sound
-    ends; this holds for a script as well. A trial answered before its page was ever shown
-    counts as shown now."""
-    now = timezone.now()
-    if trial.first_shown_at is None:
-        Trial.objects.filter(pk=trial.pk, first_shown_at__isnull=True).update(first_shown_at=now)
+def _shown(row: Trial | HeadphoneTrial) -> None:
+    """Stamp when a trial's or sound check's page was first shown; later showings keep it."""
+    type(row).objects.filter(pk=row.pk, first_shown_at__isnull=True).update(
+        first_shown_at=timezone.now()
+    )
+
+
+def _heard(row: Trial | HeadphoneTrial, seconds: float) -> bool:
+    """Whether an answer now comes late enough after the page was first shown to follow a sound
+    `seconds` long. The browser also keeps the answers locked until the sound ends; this holds
+    for a script as well. A page answered before it was ever shown counts as shown now."""
+    if row.first_shown_at is None:
+        _shown(row)
         return False
     allowance = settings.SURVEY_LISTEN_ALLOWANCE_MS / 1000
-    return flow.listened_enough(trial.first_shown_at, now, _sound_seconds(trial), allowance)
+    return flow.listened_enough(row.first_shown_at, timezone.now(), seconds, allowance)
 
 
 @never_cache
@@ -171,7 +184,7 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
                 flow.keep_place(participant)
             return redirect(step_url(participant))
         form = (PairAnswerForm if current.is_pair else AnswerForm)(request.POST)
-        if form.is_valid() and _listened(current):
+        if form.is_valid() and _heard(current, _sound_seconds(current)):
             save_answer(current, form)
             flow.keep_place(participant)
             return redirect(step_url(participant))
@@ -183,7 +196,7 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
             return redirect(step_url(participant))
         form = PairAnswerForm() if current.is_pair else AnswerForm()
         if current.first_shown_at is None:
-            Trial.objects.filter(pk=current.pk).update(first_shown_at=timezone.now())
+            _shown(current)
     context = {
         "study": study,
         "form": form,

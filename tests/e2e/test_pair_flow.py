@@ -46,8 +46,7 @@ def _orders(study) -> list[tuple[str, ...]]:
     ]
 
 
-def test_participant_takes_a_pair_study_on_a_phone(live_server, phone, artifacts, settings):
-    settings.SURVEY_LISTEN_ALLOWANCE_MS = 2000  # sounds play at 4x here
+def test_participant_takes_a_pair_study_on_a_phone(live_server, phone, artifacts, tones_at_4x):
     study = open_study(
         "pairs",
         design="pair",

@@ -58,7 +58,7 @@ def _listen(page):
     expect(page.get_by_role("status").first).to_contain_text("Finished")
 
 
-def test_participant_takes_a_study_on_a_phone(live_server, phone, artifacts):
+def test_participant_takes_a_study_on_a_phone(live_server, phone, artifacts, tones_at_4x):
     study = open_study(completion_url="https://app.prolific.com/submissions/complete?cc={code}")
     recorder = Recorder()
     phone.route("**/*", recorder)
@@ -393,7 +393,7 @@ def test_an_answer_sooner_than_the_excerpt_is_refused_politely_with_the_choices_
     assert _stored() == [(0, False)]
 
 
-def test_a_failed_sound_check_ends_the_study_on_a_phone(live_server, phone, artifacts):
+def test_a_failed_sound_check_ends_the_study_on_a_phone(live_server, phone, artifacts, tones_at_4x):
     study = open_study(
         headphone_trials=2,
         exclusion_rules={"headphone_min_correct": 2},

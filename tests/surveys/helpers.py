@@ -1,9 +1,13 @@
 """Walk a participant through a study with Django's test client, the way the browser would."""
 
 import re
+from datetime import timedelta
 
+from django.http import HttpResponse
 from django.test import Client
+from django.utils import timezone
 
+from surveys import headphone
 from surveys.models import HeadphoneTrial, Participant
 from surveys.questionnaire import ITEMS
 
@@ -61,6 +65,18 @@ def agree(client: Client, consent_page):
     return follow(client, consent_page.request["PATH_INFO"], data)
 
 
+def answer_sound_check(client: Client, slug: str, response) -> HttpResponse:
+    """Answer the next sound check as someone who heard its tones: the server refuses an answer
+    sooner after the page was first shown than the tones last, so the page is shown and its
+    stamp set back by that long first."""
+    follow(client, f"/s/{slug}/headphones/")
+    shown = timezone.now() - timedelta(seconds=headphone.TRIPLET_SECONDS)
+    HeadphoneTrial.objects.filter(
+        participant=participant_of(client, slug), response__isnull=True
+    ).update(first_shown_at=shown)
+    return follow(client, f"/s/{slug}/headphones/", {"response": response})
+
+
 def participant_of(client: Client, slug: str) -> Participant:
     return Participant.objects.get(token=client.cookies[f"p_{slug}"].value)
 
@@ -88,7 +104,7 @@ def finish_study(
     participant = participant_of(client, slug)
     for trial in HeadphoneTrial.objects.filter(participant=participant):
         seen.append(client.get(f"/a/{trial.audio_token}"))
-        response = follow(client, f"/s/{slug}/headphones/", {"response": trial.quiet_position})
+        response = answer_sound_check(client, slug, trial.quiet_position)
         seen.append(response)
     response = follow(client, f"/s/{slug}/instructions/", {})
     seen.append(response)

@@ -8,7 +8,15 @@ from django.test import Client
 
 from surveys.models import Answer, Participant, Study, Trial
 from tests.surveys.factories import draft_study, open_study
-from tests.surveys.helpers import ANSWER, QUESTIONNAIRE, agree, follow, participant_of, take_study
+from tests.surveys.helpers import (
+    ANSWER,
+    QUESTIONNAIRE,
+    agree,
+    answer_sound_check,
+    follow,
+    participant_of,
+    take_study,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +94,7 @@ def test_a_returning_participant_resumes_where_they_left():
     follow(client, response.request["PATH_INFO"], {"agree": "on"})
     participant = participant_of(client, study.slug)
     for trial in participant.headphone_trials.all():
-        follow(client, f"/s/{study.slug}/headphones/", {"response": "1"})
+        answer_sound_check(client, study.slug, "1")
         assert trial
     response = follow(client, f"/s/{study.slug}/instructions/", {})
     first = response.request["PATH_INFO"]
@@ -123,7 +131,7 @@ def test_a_retry_never_adds_an_answer_nor_replaces_the_first():
     response = follow(client, f"/s/{study.slug}/")
     follow(client, response.request["PATH_INFO"], {"agree": "on"})
     for _ in range(study.headphone_trials):
-        follow(client, f"/s/{study.slug}/headphones/", {"response": "2"})
+        answer_sound_check(client, study.slug, "2")
     response = follow(client, f"/s/{study.slug}/instructions/", {})
     url = response.request["PATH_INFO"]
     follow(client, url, ANSWER)
@@ -140,7 +148,7 @@ def test_garbage_answers_are_refused_and_change_nothing():
     response = follow(client, f"/s/{study.slug}/")
     follow(client, response.request["PATH_INFO"], {"agree": "on"})
     for _ in range(study.headphone_trials):
-        follow(client, f"/s/{study.slug}/headphones/", {"response": "2"})
+        answer_sound_check(client, study.slug, "2")
     url = follow(client, f"/s/{study.slug}/instructions/", {}).request["PATH_INFO"]
     bad = client.post(url, {**ANSWER, "confidence": "9", "judgment": "robot"})
     assert bad.status_code == 400
@@ -176,7 +184,7 @@ def test_someone_already_taking_a_closed_study_may_finish():
     agree(taking, follow(taking, f"/s/{study.slug}/"))
     consent_page = follow(reading, f"/s/{study.slug}/")
     study.close()
-    response = follow(taking, f"/s/{study.slug}/headphones/", {"response": "1"})
+    response = answer_sound_check(taking, study.slug, "1")
     assert response.request["PATH_INFO"] == f"/s/{study.slug}/headphones/"
     # Someone still reading the consent page is told, and nothing is stored for them.
     refused = agree(reading, consent_page)

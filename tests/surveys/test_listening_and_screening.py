@@ -8,9 +8,17 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from surveys import headphone
 from surveys.models import Answer, HeadphoneTrial, Participant, Stimulus, Trial
 from tests.surveys.factories import open_study
-from tests.surveys.helpers import ANSWER, agree, follow, participant_of, take_study
+from tests.surveys.helpers import (
+    ANSWER,
+    agree,
+    answer_sound_check,
+    follow,
+    participant_of,
+    take_study,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -69,12 +77,34 @@ def test_the_allowance_is_a_setting(settings):
     assert client.post(f"/s/{study.slug}/t/{trial.position}/", ANSWER).status_code == 302
 
 
+def test_a_sound_check_answered_before_its_tones_end_is_refused_with_the_choice_kept():
+    study = open_study(headphone_trials=2, attention=0)
+    client = Client()
+    agree(client, follow(client, f"/s/{study.slug}/"))
+    url = f"/s/{study.slug}/headphones/"
+    early = client.post(url, {"response": "2"})  # a script that never loaded the page
+    assert early.status_code == 400
+    page = early.content.decode()
+    assert "Please listen to all three tones" in page
+    assert 'name="response" value="2" required checked' in page
+    first = HeadphoneTrial.objects.get(position=1)
+    assert first.response is None and first.first_shown_at is not None
+    assert client.post(url, {"response": "2"}).status_code == 400  # shown a moment ago
+    HeadphoneTrial.objects.filter(pk=first.pk).update(
+        first_shown_at=timezone.now() - timedelta(seconds=headphone.TRIPLET_SECONDS - 0.5)
+    )
+    assert client.post(url, {"response": "2"}).status_code == 302  # within the allowance
+    first.refresh_from_db()
+    assert first.response == 2
+    assert follow(client, url).request["PATH_INFO"] == url  # on to the second sound check
+
+
 def _fail_headphones(client: Client, slug: str):
     participant = participant_of(client, slug)
     response = None
     for trial in HeadphoneTrial.objects.filter(participant=participant):
         wrong = trial.antiphase_position
-        response = follow(client, f"/s/{slug}/headphones/", {"response": wrong})
+        response = answer_sound_check(client, slug, wrong)
     return response
 
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.surveys.factories import open_study
-from tests.surveys.helpers import ANSWER, QUESTIONNAIRE, follow
+from tests.surveys.helpers import ANSWER, QUESTIONNAIRE, answer_sound_check, follow
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def _to_instructions(client: Client, slug: str) -> None:
     page = follow(client, f"/s/{slug}/")
     follow(client, page.request["PATH_INFO"], {"agree": "on"})
     while True:
-        page = follow(client, f"/s/{slug}/headphones/", {"response": "1"})
+        page = answer_sound_check(client, slug, "1")
         if page.request["PATH_INFO"].endswith("/instructions/"):
             return
 
