@@ -50,6 +50,20 @@ def without_random_values(text: str) -> str:
     return RANDOM_VALUES.sub(r"\1", text)
 
 
+def assert_names_none(responses: list, secrets: list[str]) -> None:
+    """No response a participant received, nor a redirect on its way, holds a secret word
+    (lower case) in its body or headers."""
+    for response in responses:
+        for hop in getattr(response, "redirect_chain", []):
+            assert not any(s in hop[0].lower() for s in secrets)
+        text = without_random_values(body(response).decode("latin-1")).lower()
+        headers = " ".join(f"{k}: {v}" for k, v in response.headers.items())
+        headers = without_random_values(headers).lower()
+        for secret in secrets:
+            assert secret not in text, f"{secret!r} in {response.request['PATH_INFO']}"
+            assert secret not in headers
+
+
 def follow(client: Client, url: str, data: dict | None = None):
     response = (
         client.post(url, data, follow=True) if data is not None else client.get(url, follow=True)

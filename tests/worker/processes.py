@@ -10,7 +10,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -55,3 +57,26 @@ def stop_worker(process: subprocess.Popen, seconds: float = 60) -> None:
     if process.poll() is None:
         process.terminate()
         process.wait(timeout=seconds)
+
+
+def pool_children(parent: int) -> list[int]:
+    """A worker's pool processes: those whose parent is the worker's main process."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def wait_for(condition, what: str, seconds: float = 240.0):
+    """What `condition` returns once it is truthy, asked every 50 ms; fails after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"waited {seconds:.0f} s for {what}")

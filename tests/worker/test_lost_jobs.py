@@ -5,10 +5,8 @@ is failed after JOB_MAX_REDELIVERIES instead of being delivered forever."""
 import os
 import signal
 import subprocess
-import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import redis
@@ -22,7 +20,13 @@ from generation.tasks.training import create_training_run, train_run
 from generation.training import TrainConfig
 from tests.dashboard.helpers import small_corpus_fixture  # noqa: F401 - fixture
 from tests.dashboard.test_jobs import TINY_CONFIG
-from tests.worker.processes import needs_postgres, start_worker, stop_worker
+from tests.worker.processes import (
+    needs_postgres,
+    pool_children,
+    start_worker,
+    stop_worker,
+    wait_for,
+)
 from worker.celery_app import GPU_QUEUE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,15 +35,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _start_worker(queue: str, **env: str) -> subprocess.Popen:
     needs_postgres()
     return start_worker(queue, MEDIA_ROOT=str(settings.MEDIA_ROOT), **env)
-
-
-def _wait_for(condition, seconds: float = 180.0, what: str = "the condition"):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"waited {seconds:.0f} s for {what}")
 
 
 def _row(run: TrainingRun) -> TrainingRun:
@@ -63,27 +58,15 @@ def test_a_job_queued_before_the_broker_lost_its_message_runs_when_a_worker_star
 
     worker = _start_worker(GPU_QUEUE)
     try:
-        done = _wait_for(
+        done = wait_for(
             lambda: _row(run).status in (Status.SUCCEEDED, Status.FAILED) and _row(run),
             what="the run to finish",
+            seconds=180,
         )
     finally:
         stop_worker(worker)
     assert done.status == Status.SUCCEEDED, done.error
     assert done.task_id != lost_id and done.deliveries == 1
-
-
-def _pool_children(parent: int) -> list[int]:
-    """The worker's pool processes: those whose parent is the worker's main process."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == parent:
-            children.append(int(stat.parent.name))
-    return children
 
 
 def test_a_job_whose_worker_is_killed_every_time_is_failed_after_the_cap(run):
@@ -94,14 +77,17 @@ def test_a_job_whose_worker_is_killed_every_time_is_failed_after_the_cap(run):
     try:
         train_run.apply_async(args=[run.pk], task_id=task_id, queue=queue)
         for delivery in (1, 2):  # the first delivery and the one redelivery allowed
-            _wait_for(
+            wait_for(
                 lambda d=delivery: _row(run).deliveries == d and _row(run).status == Status.RUNNING,
                 what=f"delivery {delivery}",
+                seconds=180,
             )
-            for child in _pool_children(worker.pid):
+            for child in pool_children(worker.pid):
                 os.kill(child, signal.SIGKILL)  # as the out-of-memory killer would
-        failed = _wait_for(
-            lambda: _row(run).status == Status.FAILED and _row(run), what="the run to fail"
+        failed = wait_for(
+            lambda: _row(run).status == Status.FAILED and _row(run),
+            what="the run to fail",
+            seconds=180,
         )
     finally:
         stop_worker(worker)

@@ -30,8 +30,13 @@ from surveys.models import Stimulus, Study
 from surveys.tasks.stimuli import pieces_to_render, render_stimuli
 from tests.dashboard.helpers import melody, researcher_fixture  # noqa: F401 - fixture
 from tests.surveys.helpers import body, participant_of, take_study
-from tests.worker.processes import needs_postgres, start_worker, stop_worker
-from tests.worker.test_lost_jobs import _pool_children
+from tests.worker.processes import (
+    needs_postgres,
+    pool_children,
+    start_worker,
+    stop_worker,
+    wait_for,
+)
 from worker.celery_app import CPU_QUEUE, GPU_QUEUE
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -70,7 +75,7 @@ class Machine:
 
     def gone(self) -> None:
         """The machine stops at once: the worker and its pool processes are killed."""
-        for child in _pool_children(self.process.pid):
+        for child in pool_children(self.process.pid):
             os.kill(child, signal.SIGKILL)
         self.process.kill()
         self.process.wait(timeout=30)
@@ -81,15 +86,6 @@ class Machine:
 
 def files_under(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file()]
-
-
-def wait_for(condition, what: str, seconds: float = 240.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"waited {seconds:.0f} s for {what}")
 
 
 def finished(model, pk: int):
