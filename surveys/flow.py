@@ -10,6 +10,7 @@ lapsed place again, completing) first locks the study's row, so simultaneous par
 counted one after another and the quota cannot overshoot.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -71,12 +72,25 @@ def current_step(participant: Participant) -> str:
     return locate(participant)[0]
 
 
-def next_trial(participant: Participant, *related: str) -> Trial | None:
-    """The first unanswered trial, with the `related` rows it will be scored against."""
+def next_trial(participant: Participant) -> Trial | None:
+    """The first unanswered trial."""
+    return next(iter(upcoming_trials(participant, 1)), None)
+
+
+def upcoming_trials(participant: Participant, count: int, along: Sequence[str] = ()) -> list[Trial]:
+    """The first `count` unanswered trials in order, each with the fields of related rows that
+    `along` names (as "item__stimulus__duration_seconds") fetched in the same query.
+
+    Only the named fields of related rows are loaded: an answer is scored on the busiest path
+    of a study, and loading whole excerpts (their settings and facts) cost more than the rest of
+    the answer together. Reading any other field of those rows would cost a query of its own.
+    """
     unanswered = participant.trials.filter(answer__isnull=True).order_by("position")
-    if related:  # select_related() with no names would follow every foreign key
-        unanswered = unanswered.select_related(*related)
-    return unanswered.first()
+    if along:
+        related = {name.rsplit("__", 1)[0] for name in along}
+        own = [field.attname for field in Trial._meta.concrete_fields]
+        unanswered = unanswered.select_related(*related).only(*own, *along)
+    return list(unanswered[:count])
 
 
 def next_headphone_trial(participant: Participant) -> HeadphoneTrial | None:

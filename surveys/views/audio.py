@@ -18,7 +18,7 @@ from django.views.decorators.http import require_safe
 
 from generation.stored_files import StoredFile
 from surveys import headphone
-from surveys.models import HeadphoneTrial, Study, Trial
+from surveys.models import AttentionClip, HeadphoneTrial, Stimulus, Study, Trial
 from surveys.queries import unique_or_none
 from surveys.stored_responses import bytes_chunks, ranged_response
 
@@ -47,24 +47,28 @@ def offers_ogg(study: Study) -> bool:
 
 
 def _trial_sound(token: str, field_name: str) -> StoredFile | None:
-    """A trial's sound by its address; a pair trial's excerpt B has an address of its own."""
-    trial = unique_or_none(
-        Trial.objects.filter(Q(audio_token=token) | Q(audio_token_b=token)).select_related(
-            "item__stimulus", "item_b__stimulus", "attention_clip"
-        )
+    """A trial's sound by its address; a pair trial's excerpt B has an address of its own.
+
+    Asks for the stored names alone: every sound of every trial comes through here, and
+    loading the trial, its excerpts and its clip as whole rows cost most of a sound's request.
+    """
+    sounds = Trial.objects.filter(Q(audio_token=token) | Q(audio_token_b=token)).values_list(
+        "audio_token_b",
+        f"attention_clip__{field_name}",
+        f"item__stimulus__{field_name}",
+        f"item_b__stimulus__{field_name}",
     )
-    if trial is None:
+    found = unique_or_none(sounds)
+    if found is None:
         return None
-    if trial.attention_clip_id:
-        sound = trial.attention_clip
-    elif trial.audio_token_b == token:
-        sound = trial.item_b.stimulus
+    token_b, clip, excerpt_a, excerpt_b = found
+    if clip is not None:
+        name, model = clip, AttentionClip
     else:
-        sound = trial.item.stimulus
-    field = getattr(sound, field_name)
-    if not field:
+        name, model = (excerpt_b if token_b == token else excerpt_a), Stimulus
+    if not name:
         return None
-    return StoredFile(field.name, field.storage)
+    return StoredFile(name, model._meta.get_field(field_name).storage)
 
 
 def _headphone_bytes(token: str, field_name: str) -> bytes | None:

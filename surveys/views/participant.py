@@ -29,8 +29,17 @@ SAVE_ATTEMPTS = 5
 LISTEN_FIRST = "Please listen to the whole excerpt before answering. Your choices are kept."
 LISTEN_BOTH = "Please listen to both excerpts to the end before answering. Your choices are kept."
 LISTEN_TONES = "Please listen to all three tones before answering. Your choice is kept."
-# What an answer is scored against: the excerpts' sources and lengths, or the attention clip.
-SCORED_AGAINST = ("item__stimulus", "item_b__stimulus", "attention_clip")
+# What an answer is scored against: the excerpts' sources and lengths, or the attention clip's
+# length and expected answer.
+SCORED_AGAINST = (
+    "item__source_kind",
+    "item__stimulus__duration_seconds",
+    "item_b__source_kind",
+    "item_b__stimulus__duration_seconds",
+    "attention_clip__duration_seconds",
+    "attention_clip__expected_judged_human",
+    "attention_clip__expected_choice",
+)
 
 
 @never_cache
@@ -178,7 +187,8 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
         # lapsed meanwhile: they are told afterwards, and what they answered is never lost. A
         # trial answered already (a retry, a double click: every trial before the next one)
         # keeps its first answer, and the participant goes on.
-        current = flow.next_trial(participant, *SCORED_AGAINST)
+        # The trial after it comes along, to redirect to without asking again.
+        current, *following = flow.upcoming_trials(participant, 2, SCORED_AGAINST) or [None]
         if current is None or current.position != position:
             if current is None or position < current.position:
                 flow.keep_place(participant)
@@ -186,7 +196,8 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
         form = (PairAnswerForm if current.is_pair else AnswerForm)(request.POST)
         if form.is_valid() and _heard(current, _sound_seconds(current)):
             save_answer(current, form)
-            flow.keep_place(participant)
+            if flow.keep_place(participant) and following:
+                return redirect("surveys:trial", slug, following[0].position)
             return redirect(step_url(participant))
         if form.is_valid():
             refusal = LISTEN_BOTH if current.is_pair else LISTEN_FIRST

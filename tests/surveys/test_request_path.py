@@ -9,8 +9,15 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from surveys.models import Answer
 from tests.surveys.factories import open_study
-from tests.surveys.helpers import ANSWER, QUESTIONNAIRE, answer_sound_check, follow
+from tests.surveys.helpers import (
+    ANSWER,
+    PAIR_ANSWER,
+    QUESTIONNAIRE,
+    answer_sound_check,
+    follow,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +85,27 @@ def test_a_trial_page_and_an_answer_take_few_queries_and_never_sort_through_the_
         assert client.post(url, ANSWER).status_code == 302
     page, answer = _statements(page_queries), _statements(answer_queries)
     assert len(page) <= 3, page  # who is asking, the next trial, when it was first shown
-    assert len(answer) <= 4, answer  # who is asking, the trial to score, the answer, what next
+    assert len(answer) <= 3, answer  # who is asking, the trials to score and next, the answer
     for sql in page + answer:
         if sql.startswith('SELECT "surveys_trial"'):
             assert '"surveys_study"' not in sql, sql
+
+
+@pytest.mark.parametrize("design, answer", [("single", ANSWER), ("pair", PAIR_ANSWER)])
+def test_every_answer_is_scored_from_the_rows_its_query_brought(design, answer):
+    """The answer's query loads only the fields scoring reads; reading any other would cost a
+    query of its own, on practice, excerpt and attention trials alike."""
+    study = open_study(design=design, trials=4, n_human=6, attention=1, practice_trial=True)
+    client = Client()
+    _to_instructions(client, study.slug)
+    url = client.post(f"/s/{study.slug}/instructions/", {})["Location"]
+    counts = []
+    while "/t/" in url:
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            url = client.post(url, answer)["Location"]
+        counts.append(len(_statements(queries)))
+    assert counts[:-1] == [3] * (len(counts) - 1), counts
+    assert counts[-1] <= 4, counts  # the last asks where the participant goes next
+    scored = Answer.objects.filter(trial__participant__study=study).exclude(trial__kind="practice")
+    assert scored.filter(correct__isnull=True).count() == 0
