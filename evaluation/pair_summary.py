@@ -19,6 +19,11 @@ from evaluation.summary import _clean, exclusion_counts, funnel_counts, records
 
 DEFAULT_PAIR_MARGIN = 0.10
 TABLES = ("models", "training", "experience", "funnel", "exclusions")
+# A margin asked for in d' units would be ignored by this report: say so rather than accept it.
+PAIR_HAS_NO_D_PRIME = (
+    "a pair study has no d' margin: its verdict asks whether listeners chose the person's "
+    "excerpt within the margin of 50%, so set the margin instead"
+)
 
 
 @dataclass

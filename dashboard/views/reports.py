@@ -24,7 +24,7 @@ from evaluation.dataset import (
     preregistered_pair_margin,
 )
 from evaluation.equivalence import DEFAULT_ALPHA
-from evaluation.pair_summary import PairReport, build_pair_report
+from evaluation.pair_summary import PAIR_HAS_NO_D_PRIME, PairReport, build_pair_report
 from evaluation.plots import report_figures
 from evaluation.summary import PASSES, PASSES_WITH_DIFFERENCE, Report, build_report, records
 from surveys.link_opens import openings
@@ -60,6 +60,8 @@ def _float_param(request: HttpRequest, name: str, default: float, low: float, hi
 
 
 def _pair_report(request: HttpRequest, study: Study) -> PairReport:
+    if request.GET.get("d_prime_margin", "") != "":
+        raise BadParameter(f"d_prime_margin: {PAIR_HAS_NO_D_PRIME}")
     planned = preregistered_pair_margin(study)
     margin = _float_param(request, "margin", planned, 0.0, 0.5)
     alpha = _float_param(request, "alpha", DEFAULT_ALPHA, 0.0, 0.5)

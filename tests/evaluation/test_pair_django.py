@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from evaluation import pairs
@@ -95,3 +95,12 @@ def test_the_report_page_and_downloads_follow_the_design(pair_study):
     report = json.loads(researcher.get(f"/reports/{pair_study.slug}/report.json").content)
     assert report["design"] == "pair" and report["position"]["chose_b"] == 4
     assert researcher.get(f"/reports/{pair_study.slug}/?margin=0.7").status_code == 400
+
+
+def test_a_d_prime_margin_is_refused_for_a_pair_study_rather_than_ignored(pair_study):
+    researcher = Client()
+    researcher.force_login(get_user_model().objects.create_user("ada", password="pw-long-1x"))
+    page = researcher.get(f"/reports/{pair_study.slug}/?d_prime_margin=0.5")
+    assert page.status_code == 400 and b"no d' margin" in page.content
+    with pytest.raises(CommandError, match="no d' margin"):
+        call_command("report", pair_study.slug, "--d-prime-margin", "0.5", stdout=io.StringIO())

@@ -34,7 +34,8 @@ class Command(BaseCommand):
             "--d-prime-margin",
             type=float,
             help="equivalence margin for 'listeners cannot tell', in d' units (default: the one "
-            "fixed when the study opened, 0.3 unless its rules say otherwise)",
+            "fixed when the study opened, 0.3 unless its rules say otherwise); single-excerpt "
+            "studies only",
         )
         parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA)
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -85,6 +86,8 @@ class Command(BaseCommand):
             self.stdout.write(f"\nObjective metrics: {name}\n{table.to_string()}\n")
 
     def _pair(self, study: Study, options) -> None:
+        if options["d_prime_margin"] is not None:
+            raise CommandError(f"--d-prime-margin: {pair_summary.PAIR_HAS_NO_D_PRIME}")
         planned = preregistered_pair_margin(study)
         margin = planned if options["margin"] is None else options["margin"]
         if not 0 < margin < 0.5:
