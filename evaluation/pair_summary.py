@@ -15,7 +15,13 @@ import pandas as pd
 
 from evaluation import pairs, tidy
 from evaluation.equivalence import DEFAULT_ALPHA
-from evaluation.summary import _clean, exclusion_counts, funnel_counts, records
+from evaluation.summary import (
+    _clean,
+    exclusion_counts,
+    funnel_counts,
+    records,
+    unplanned_margin_note,
+)
 
 DEFAULT_PAIR_MARGIN = 0.10
 TABLES = ("models", "training", "experience", "funnel", "exclusions")
@@ -83,9 +89,12 @@ def build_pair_report(
     notes: list[str] = []
     if preregistered_margin is not None and not math.isclose(margin, preregistered_margin):
         notes.append(
-            f"The margin here ({margin * 100:g} points around 50%) is not the "
-            f"{preregistered_margin * 100:g} points fixed when the study opened: treat these "
-            "'indistinguishable' verdicts as exploratory."
+            unplanned_margin_note(
+                "margin",
+                f"{margin * 100:g} points around 50%",
+                f"{preregistered_margin * 100:g} points",
+                "indistinguishable",
+            )
         )
     report = PairReport(
         study=study or (str(frame[pairs.STUDY].iloc[0]) if len(frame) else ""),

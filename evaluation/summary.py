@@ -322,6 +322,15 @@ def item_table(frame: pd.DataFrame, level: float) -> pd.DataFrame:
     return table.sort_values(["rate_human", "judgments"], ascending=[False, False])
 
 
+def unplanned_margin_note(name: str, here: str, planned: str, verdicts: str) -> str:
+    """The note a report carries when a margin differs from the one fixed when the study opened:
+    the verdicts that margin decides were not planned, so they only suggest."""
+    return (
+        f"The {name} here ({here}) is not the {planned} fixed when the study opened: treat "
+        f"these '{verdicts}' verdicts as exploratory."
+    )
+
+
 def build_report(
     frame: pd.DataFrame,
     funnel: pd.DataFrame | None = None,
@@ -348,17 +357,23 @@ def build_report(
     notes: list[str] = []
     if preregistered_margin is not None and not math.isclose(margin, preregistered_margin):
         notes.append(
-            f"The equivalence margin here ({margin * 100:g} points) is not the "
-            f"{preregistered_margin * 100:g} points fixed when the study opened: treat these "
-            "'passes' verdicts as exploratory."
+            unplanned_margin_note(
+                "equivalence margin",
+                f"{margin * 100:g} points",
+                f"{preregistered_margin * 100:g} points",
+                "passes",
+            )
         )
     if preregistered_d_prime_margin is not None and not math.isclose(
         d_prime_margin, preregistered_d_prime_margin
     ):
         notes.append(
-            f"The d' equivalence margin here ({d_prime_margin:g}) is not the "
-            f"{preregistered_d_prime_margin:g} fixed when the study opened: treat these "
-            "'listeners cannot tell' verdicts as exploratory."
+            unplanned_margin_note(
+                "d' equivalence margin",
+                f"{d_prime_margin:g}",
+                f"{preregistered_d_prime_margin:g}",
+                "listeners cannot tell",
+            )
         )
     totals = {
         "judgments": int(len(frame)),

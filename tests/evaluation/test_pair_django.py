@@ -86,6 +86,8 @@ def test_the_report_page_and_downloads_follow_the_design(pair_study):
     body = page.content.decode()
     assert "data-pair-models" in body and "BachBot" in body and "Novice" in body
     assert "Position" in body
+    # the funnel says, as the single design's does, why nobody is counted before consenting
+    assert "data-funnel-note" in body and "Nobody is recorded before consenting" in body
     answers = researcher.get(f"/reports/{pair_study.slug}/answers.csv").content.decode()
     assert answers.splitlines()[0].startswith(",".join(pairs.COLUMNS[:4]))
     assert len(answers.splitlines()) == 13
