@@ -142,6 +142,8 @@ _FILE_STORAGE = (
 CHECKPOINT_CACHE_DIR = Path(
     env_str("CHECKPOINT_CACHE_DIR", str(Path(tempfile.gettempdir()) / "turing-music-checkpoints"))
 )
+# ... and drops those used longest ago once they take more than this (storage keeps them all).
+CHECKPOINT_CACHE_MB = env_int("CHECKPOINT_CACHE_MB", 4096)
 STORAGES = {
     "default": _FILE_STORAGE,
     "staticfiles": {

@@ -7,13 +7,16 @@ last and best checkpoint, with size and hash, in one update; a crash between the
 that update leaves the previous checkpoint recorded, and the resumed run redoes one epoch.
 
 Every worker keeps what it downloads in CHECKPOINT_CACHE_DIR, on its own disk, under the hash.
-A cached or downloaded file is used only when its size and hash match the record.
+A cached or downloaded file is used only when its size and hash match the record. The cache is
+held under CHECKPOINT_CACHE_MB by dropping the checkpoints used longest ago after each download;
+storage keeps every one, so a dropped checkpoint is only downloaded again.
 """
 
 import hashlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -24,6 +27,9 @@ from generation.stored_files import StoredFile
 from generation.training import LAST
 
 READ_BYTES = 1024 * 1024
+# A cached checkpoint used this recently may be about to be loaded by another process of the
+# same machine, and an interrupted download this recent may still be going: pruning spares both.
+IN_USE_SECONDS = 3600
 
 
 class CheckpointMismatch(Exception):
@@ -77,6 +83,7 @@ def fetch_checkpoint(record: dict) -> Path:
     Raises CheckpointMismatch when what storage holds is not what the run recorded."""
     cached = cache_dir() / f"{record['sha256']}.pt"
     if cached.exists() and file_digest(cached) == (record["size"], record["sha256"]):
+        os.utime(cached)  # used now: the last to be pruned
         return cached
     handle, partial = tempfile.mkstemp(dir=cached.parent, suffix=".partial")
     try:
@@ -96,7 +103,27 @@ def fetch_checkpoint(record: dict) -> Path:
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
+    prune_cache(settings.CHECKPOINT_CACHE_MB * 1024 * 1024)
     return cached
+
+
+def prune_cache(limit_bytes: int) -> list[Path]:
+    """Deletes the cached checkpoints used longest ago until the cache holds at most
+    `limit_bytes`, sparing any used within IN_USE_SECONDS; also deletes downloads cut short
+    before then. Returns what it deleted."""
+    folder = cache_dir()
+    recent = time.time() - IN_USE_SECONDS
+    deleted = [p for p in folder.glob("*.partial") if p.stat().st_mtime < recent]
+    cached = sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime)
+    total = sum(p.stat().st_size for p in cached)
+    for path in cached:
+        if total <= limit_bytes or path.stat().st_mtime >= recent:
+            break
+        total -= path.stat().st_size
+        deleted.append(path)
+    for path in deleted:
+        path.unlink(missing_ok=True)
+    return deleted
 
 
 def working_folder(run_pk: int, last: dict | None) -> Path:

@@ -2,6 +2,9 @@
 cache, empty MEDIA_ROOT) from the bucket alone and ends as an uninterrupted run does; a stored
 checkpoint that differs from its record is refused."""
 
+import os
+import time
+
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -10,6 +13,7 @@ from generation.checkpoint_store import (
     CheckpointMismatch,
     fetch_checkpoint,
     file_digest,
+    prune_cache,
     upload_checkpoint,
 )
 from generation.models import TrainingRun
@@ -89,3 +93,41 @@ def test_a_checkpoint_is_fetched_once_and_checked_by_size_and_hash(
     with pytest.raises(CheckpointMismatch, match="changed or damaged"):
         fetch_checkpoint(record)
     assert not list((tmp_path / "other" / "cache").iterdir())  # nothing half-written is kept
+
+
+def _aged(path, size: int, hours_ago: float):
+    path.write_bytes(b"x" * size)
+    when = time.time() - hours_ago * 3600
+    os.utime(path, (when, when))
+    return path
+
+
+def test_the_cache_drops_the_checkpoints_used_longest_ago_but_never_one_in_use(settings, tmp_path):
+    settings.CHECKPOINT_CACHE_DIR = tmp_path
+    oldest = _aged(tmp_path / "a.pt", 3000, hours_ago=5)
+    older = _aged(tmp_path / "b.pt", 3000, hours_ago=2)
+    in_use = _aged(tmp_path / "c.pt", 3000, hours_ago=0.1)
+    cut_short = _aged(tmp_path / "d.partial", 10, hours_ago=3)
+    downloading = _aged(tmp_path / "e.partial", 10, hours_ago=0)
+
+    assert set(prune_cache(6000)) == {oldest, cut_short}
+    assert older.exists() and in_use.exists() and downloading.exists()
+    assert prune_cache(0) == [older]
+    assert in_use.exists() and downloading.exists()
+
+
+def test_a_download_prunes_the_cache_and_a_cache_hit_counts_as_a_use(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CHECKPOINT_CACHE_DIR = tmp_path / "cache"
+    settings.CHECKPOINT_CACHE_MB = 0
+    local = tmp_path / "local.pt"
+    local.write_bytes(b"weights" * 1000)
+    record = upload_checkpoint(1, local, epoch=1)
+    (tmp_path / "cache").mkdir()
+    stale = _aged(tmp_path / "cache" / "old.pt", 100, hours_ago=2)
+    hit = tmp_path / "cache" / f"{record['sha256']}.pt"
+
+    assert fetch_checkpoint(record) == hit and not stale.exists()
+    os.utime(hit, (time.time() - 7200, time.time() - 7200))
+    assert fetch_checkpoint(record) == hit
+    assert hit.stat().st_mtime > time.time() - 60
