@@ -194,9 +194,10 @@ def listened_enough(
 HEADPHONE_OUTCOME = ("headphone_correct", "headphone_passed", "screened_out_at", "reserved_until")
 
 
-def answer_headphone(trial: HeadphoneTrial, response: int) -> None:
+def answer_headphone(trial: HeadphoneTrial, response: int) -> Participant:
     """Store one headphone answer (the first one wins) and score the screen when all are in.
-    A participant who fails is ended there when the study screens out, and their place freed."""
+    A participant who fails is ended there when the study screens out, and their place freed.
+    Returns the participant's row as the answer left it (read under its lock)."""
     layout = headphone.Layout(quiet=trial.quiet_position, antiphase=trial.antiphase_position)
     correct = headphone.is_correct(layout, response)
     with transaction.atomic():
@@ -205,10 +206,10 @@ def answer_headphone(trial: HeadphoneTrial, response: int) -> None:
         )
         participant = Participant.objects.select_for_update().get(pk=trial.participant_id)
         if not updated or participant.headphone_passed is not None:
-            return
+            return participant
         answers = participant.headphone_trials.values_list("correct", flat=True)
         if any(a is None for a in answers):
-            return
+            return participant
         participant.headphone_correct = sum(answers)
         study = participant.study
         participant.headphone_passed = headphone.passed(
@@ -218,6 +219,7 @@ def answer_headphone(trial: HeadphoneTrial, response: int) -> None:
             participant.screened_out_at = timezone.now()
             participant.reserved_until = None
         participant.save(update_fields=HEADPHONE_OUTCOME)
+    return participant
 
 
 def _exposures(study: Study) -> dict[int, int]:

@@ -53,9 +53,9 @@ def headphones(request: HttpRequest, slug: str) -> HttpResponse:
     refusal = ""
     if request.method == "POST" and form.is_valid():
         if _heard(trial, headphone.TRIPLET_SECONDS):
-            flow.answer_headphone(trial, form.cleaned_data["response"])
-            participant.refresh_from_db(fields=flow.HEADPHONE_OUTCOME)
-            return redirect(step_url(participant))
+            answered = flow.answer_headphone(trial, form.cleaned_data["response"])
+            answered.study = participant.study  # read with the visit; where next asks it
+            return redirect(step_url(answered))
         refusal = LISTEN_TONES
     elif trial.first_shown_at is None:
         _shown(trial)

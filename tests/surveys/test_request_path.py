@@ -3,13 +3,16 @@ to the next step, and a bounded number of queries per trial page and answer, non
 the participant's study to sort its trials (that join once cost a fifth of the CPU under load)."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from surveys.models import Answer
+from surveys import headphone
+from surveys.models import Answer, HeadphoneTrial
 from tests.surveys.factories import open_study
 from tests.surveys.helpers import (
     ANSWER,
@@ -109,3 +112,21 @@ def test_every_answer_is_scored_from_the_rows_its_query_brought(design, answer):
     assert counts[-1] <= 4, counts  # the last asks where the participant goes next
     scored = Answer.objects.filter(trial__participant__study=study).exclude(trial__kind="practice")
     assert scored.filter(correct__isnull=True).count() == 0
+
+
+def test_a_sound_check_answer_reads_its_outcome_under_the_lock_not_again_afterwards():
+    study = open_study(headphone_trials=3)
+    client = Client()
+    page = follow(client, f"/s/{study.slug}/")
+    follow(client, page.request["PATH_INFO"], {"agree": "on"})
+    answer_sound_check(client, study.slug, "1")
+    follow(client, f"/s/{study.slug}/headphones/")
+    HeadphoneTrial.objects.filter(response__isnull=True).update(
+        first_shown_at=timezone.now() - timedelta(seconds=headphone.TRIPLET_SECONDS)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"/s/{study.slug}/headphones/", {"response": "1"})
+    assert response["Location"] == f"/s/{study.slug}/headphones/"
+    # who is asking and when they were last seen, the check to answer, the answer, the
+    # participant locked, the answers so far
+    assert len(_statements(queries)) <= 6, _statements(queries)
