@@ -114,12 +114,12 @@ def prune_cache(limit_bytes: int) -> list[Path]:
     folder = cache_dir()
     recent = time.time() - IN_USE_SECONDS
     deleted = [p for p in folder.glob("*.partial") if p.stat().st_mtime < recent]
-    cached = sorted(folder.glob("*.pt"), key=lambda p: p.stat().st_mtime)
-    total = sum(p.stat().st_size for p in cached)
-    for path in cached:
-        if total <= limit_bytes or path.stat().st_mtime >= recent:
+    cached = sorted((st.st_mtime, st.st_size, p) for p in folder.glob("*.pt") for st in [p.stat()])
+    total = sum(size for _, size, _ in cached)
+    for used, size, path in cached:
+        if total <= limit_bytes or used >= recent:
             break
-        total -= path.stat().st_size
+        total -= size
         deleted.append(path)
     for path in deleted:
         path.unlink(missing_ok=True)
