@@ -224,6 +224,11 @@ JOB_ORPHAN_GRACE_SECONDS = env_int("JOB_ORPHAN_GRACE_SECONDS", 120)
 # A job whose worker is lost (killed mid-task) goes back to the queue; after this many such
 # redeliveries in a row it is failed with the reason instead of looping forever.
 JOB_MAX_REDELIVERIES = env_int("JOB_MAX_REDELIVERIES", 3)
+# How often each worker looks for pending jobs whose message the broker lost (it also looks as it
+# starts); 0 looks only at start.
+JOB_RECONCILE_SECONDS = env_int("JOB_RECONCILE_SECONDS", 300)
+if JOB_RECONCILE_SECONDS < 0:
+    raise ValueError(f"JOB_RECONCILE_SECONDS={JOB_RECONCILE_SECONDS} must be 0 or more")
 
 LOGGING = {
     "version": 1,

@@ -15,7 +15,8 @@ worker that misses the one-second question: a slow answer must not get a live jo
 A row can also say "queued" with nothing behind it: its message was lost with the broker's
 memory (Redis restarted without persistence, or flushed). A pending row whose task id the broker
 no longer has, a grace period after it was queued, is "lost in the queue" and can be queued
-again (generation.tasks.reconciling, which every worker also runs as it starts).
+again (generation.tasks.reconciling, which every worker also runs as it starts and every
+JOB_RECONCILE_SECONDS while it runs).
 """
 
 import threading

@@ -1,4 +1,5 @@
-"""Jobs whose message the broker lost, found and queued again, once, whenever a worker starts.
+"""Jobs whose message the broker lost, found and queued again, once: when a worker starts, and
+every JOB_RECONCILE_SECONDS while it runs (a broker flushed under running workers).
 
 The database is the record of what should run; the broker only carries the messages. A job
 row still pending (queued, never picked up) whose task id is in no queue and in no worker's
@@ -13,7 +14,7 @@ button that does the same.
 import logging
 from datetime import timedelta
 
-from celery import Task
+from celery import Task, bootsteps
 from celery.signals import worker_ready
 from django.conf import settings
 from django.db import connections
@@ -24,6 +25,7 @@ from generation.models.runs import Job, Status
 from generation.tasks.queueing import QueueUnavailable, send_to_queue
 from generation.tasks.sampling import generate_batch
 from generation.tasks.training import train_run
+from worker.celery_app import app
 from worker.status import queued_task_ids
 
 log = logging.getLogger(__name__)
@@ -65,10 +67,9 @@ def reconcile() -> list[Job]:
     return sent
 
 
-@worker_ready.connect(weak=False)
-def reconcile_when_a_worker_starts(**_) -> None:
-    """The check each worker makes as it starts, in its main process; a broker that cannot be
-    reached leaves every row as it is."""
+def reconcile_and_log() -> None:
+    """One check, in a worker's main process; a broker that cannot be reached leaves every row
+    as it is."""
     try:
         for row in reconcile():
             log.warning("%s had lost its message in the broker; queued again", row)
@@ -76,3 +77,33 @@ def reconcile_when_a_worker_starts(**_) -> None:
         log.warning("jobs lost in the queue could not be queued again: %s", error)
     finally:
         connections.close_all()
+
+
+@worker_ready.connect(weak=False)
+def reconcile_when_a_worker_starts(**_) -> None:
+    reconcile_and_log()
+
+
+class ReconcileWhileRunning(bootsteps.StartStopStep):
+    """The check repeated on the worker's own timer, so a broker that loses its messages while
+    the workers keep running is caught too, without a beat process. Every worker runs it; the
+    ownership rule lets only one of them send each lost job again."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.every = settings.JOB_RECONCILE_SECONDS
+        self.timer_entry = None
+
+    def start(self, worker) -> None:
+        if self.every > 0:
+            self.timer_entry = worker.timer.call_repeatedly(self.every, reconcile_and_log)
+
+    def stop(self, worker) -> None:
+        if self.timer_entry is not None:
+            self.timer_entry.cancel()
+            self.timer_entry = None
+
+
+app.steps["worker"].add(ReconcileWhileRunning)

@@ -1,6 +1,7 @@
 """Real worker processes on the real broker: a queued job survives the broker losing its
-message (a worker starting queues it again), and a job whose worker is killed on every delivery
-is failed after JOB_MAX_REDELIVERIES instead of being delivered forever."""
+message (a worker starting queues it again, and so does a running one on its timer), and a job
+whose worker is killed on every delivery is failed after JOB_MAX_REDELIVERIES instead of being
+delivered forever."""
 
 import os
 import signal
@@ -27,18 +28,32 @@ from tests.worker.processes import (
     stop_worker,
     wait_for,
 )
-from worker.celery_app import GPU_QUEUE
+from worker.celery_app import GPU_QUEUE, app
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _start_worker(queue: str, **env: str) -> subprocess.Popen:
+def _start_worker(queue: str, name: str = "", **env: str) -> subprocess.Popen:
     needs_postgres()
-    return start_worker(queue, MEDIA_ROOT=str(settings.MEDIA_ROOT), **env)
+    return start_worker(queue, name, MEDIA_ROOT=str(settings.MEDIA_ROOT), **env)
 
 
 def _row(run: TrainingRun) -> TrainingRun:
     return TrainingRun.objects.get(pk=run.pk)
+
+
+def _queued_long_ago(run: TrainingRun, **fields) -> None:
+    """As if the row had waited past the grace period since it was queued."""
+    long_ago = timezone.now() - timedelta(seconds=settings.JOB_ORPHAN_GRACE_SECONDS + 60)
+    TrainingRun.objects.filter(pk=run.pk).update(created=long_ago, attempt_at=long_ago, **fields)
+
+
+def _finished(run: TrainingRun) -> TrainingRun:
+    return wait_for(
+        lambda: _row(run).status in (Status.SUCCEEDED, Status.FAILED) and _row(run),
+        what="the run to finish",
+        seconds=180,
+    )
 
 
 @pytest.fixture
@@ -51,18 +66,29 @@ def test_a_job_queued_before_the_broker_lost_its_message_runs_when_a_worker_star
     lost_id = send_to_queue(run, train_run)
     assert broker.llen(GPU_QUEUE) == 1
     broker.flushdb()  # Redis restarted without its data: the message is gone, the row is not
-    queued_long_ago = timezone.now() - timedelta(seconds=settings.JOB_ORPHAN_GRACE_SECONDS + 60)
-    TrainingRun.objects.filter(pk=run.pk).update(
-        created=queued_long_ago, attempt_at=queued_long_ago
-    )
+    _queued_long_ago(run)
 
-    worker = _start_worker(GPU_QUEUE)
+    worker = _start_worker(GPU_QUEUE, JOB_RECONCILE_SECONDS="0")
     try:
-        done = wait_for(
-            lambda: _row(run).status in (Status.SUCCEEDED, Status.FAILED) and _row(run),
-            what="the run to finish",
-            seconds=180,
+        done = _finished(run)
+    finally:
+        stop_worker(worker)
+    assert done.status == Status.SUCCEEDED, done.error
+    assert done.task_id != lost_id and done.deliveries == 1
+
+
+def test_a_job_whose_message_is_lost_while_a_worker_runs_is_queued_again_by_that_worker(run):
+    name = f"test-{uuid.uuid4().hex[:8]}@reconcile"
+    worker = _start_worker(GPU_QUEUE, name=name, JOB_RECONCILE_SECONDS="1")
+    try:
+        wait_for(
+            lambda: app.control.ping(destination=[name], timeout=0.5),
+            what="the worker to start (and make its check at start)",
+            seconds=120,
         )
+        lost_id = f"flushed-{uuid.uuid4().hex}"
+        _queued_long_ago(run, task_id=lost_id)  # its message went with a broker flush
+        done = _finished(run)
     finally:
         stop_worker(worker)
     assert done.status == Status.SUCCEEDED, done.error
