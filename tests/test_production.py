@@ -1,15 +1,20 @@
 """Production as people run it: the compose file validates without a container engine, the
 Caddy configuration is valid, and through Caddy (run for real in front of the test server)
-static files are served, media never is, and Django sees the client's own address."""
+static files are served, media never is, and Django sees the client's own address. Over HTTPS,
+with Caddy in front of gunicorn under production settings, a participant joins: HSTS, Secure
+cookies, and a consent post that passes the origin check without a redirect loop."""
 
+import contextlib
 import http.client
 import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -17,6 +22,10 @@ import yaml
 from axes.models import AccessAttempt
 from django.conf import settings as django_settings
 from django.test import Client
+
+from surveys.models import Participant
+from tests.surveys.factories import open_study
+from tests.worker.processes import database_url, needs_postgres
 
 ROOT = Path(django_settings.BASE_DIR)
 COMPOSE_ENV = {
@@ -192,25 +201,34 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def caddy(live_server, tmp_path):
-    """Caddy run with the project's Caddyfile in front of the test server, over plain http."""
-    static = tmp_path / "static"
-    (static / "css").mkdir(parents=True)
-    (static / "css" / "site.abc123.css").write_text("body { color: black }")
+@contextlib.contextmanager
+def _caddy(upstream: str, tmp_path: Path, scheme: str, static: Path):
+    """Caddy run with the project's site block in front of `upstream`, serving `static`; yields
+    its port.
+
+    Over https it serves a certificate from its own local authority (as it does for an address
+    that is no public name): the test's copy of the Caddyfile only adds, to the global options,
+    that Caddy must not add that authority to the machine's trust store, nor listen on port 80.
+    """
+    config = (ROOT / "Caddyfile").read_text()
+    if scheme == "https":
+        config = config.replace(
+            "admin off", "admin off\n\tskip_install_trust\n\tauto_https disable_redirects"
+        )
+    (tmp_path / "Caddyfile").write_text(config)
     port = _free_port()
     env = {
         **os.environ,
-        "SITE_SCHEME": "http",
+        "SITE_SCHEME": scheme,
         "SITE_ADDRESS": f"127.0.0.1:{port}",
-        "UPSTREAM": live_server.url.removeprefix("http://"),
+        "UPSTREAM": upstream,
         "STATIC_ROOT": str(static),
         "HOME": str(tmp_path),
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
     }
     process = subprocess.Popen(
-        [_tool("caddy"), "run", "--config", str(ROOT / "Caddyfile"), "--adapter", "caddyfile"],
+        [_tool("caddy"), "run", "--config", str(tmp_path / "Caddyfile"), "--adapter", "caddyfile"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -222,9 +240,21 @@ def caddy(live_server, tmp_path):
             break
         except OSError:
             time.sleep(0.1)
-    yield port
-    process.terminate()
-    process.wait(timeout=30)
+    try:
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def caddy(live_server, tmp_path):
+    """Caddy in front of the test server over plain http, as SITE_SCHEME=http serves."""
+    static = tmp_path / "static"
+    (static / "css").mkdir(parents=True)
+    (static / "css" / "site.abc123.css").write_text("body { color: black }")
+    with _caddy(live_server.url.removeprefix("http://"), tmp_path, "http", static) as port:
+        yield port
 
 
 def _get(port: int, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
@@ -267,3 +297,110 @@ def test_through_caddy_static_is_served_media_never_and_the_client_is_known(cadd
     )
     assert connection.getresponse().status == 200
     assert AccessAttempt.objects.get().ip_address == "127.0.0.1"
+
+
+class _HttpsBrowser:
+    """A browser's part over HTTPS: verifies Caddy's certificate, keeps cookies by name, and
+    sends Origin on posts, as browsers do."""
+
+    def __init__(self, port: int, authority: Path):
+        self.origin = f"https://127.0.0.1:{port}"
+        self.port = port
+        self.tls = ssl.create_default_context(cafile=str(authority))
+        self.cookies: dict[str, str] = {}
+        self.set_cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict | None = None):
+        connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.tls)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers |= {"Content-Type": "application/x-www-form-urlencoded", "Origin": self.origin}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, value = header.split(";", 1)[0].split("=", 1)
+            self.cookies[name] = value
+            self.set_cookies[name] = header
+        return response.status, response.headers, response.read().decode()
+
+
+def _caddy_authority(tmp_path: Path) -> Path:
+    root = tmp_path / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
+    deadline = time.monotonic() + 30
+    while not root.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return root
+
+
+@contextlib.contextmanager
+def _production_server(tmp_path: Path):
+    """gunicorn as docker-compose.yml runs it (DEBUG=0, SITE_SCHEME=https, one trusted proxy),
+    on the test database, with its static files collected; yields its address."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url(),
+        "CACHE_URL": django_settings.CACHES["default"]["LOCATION"],
+        "DEBUG": "0",
+        "SECRET_KEY": "s" * 50,
+        "SITE_SCHEME": "https",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "TRUSTED_PROXY_COUNT": "1",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
+        # gunicorn trusts forwarding headers from its own machine by itself; in the compose
+        # file Caddy is another container, and only Django's own setting takes the scheme.
+        "FORWARDED_ALLOW_IPS": "192.0.2.1",
+    }
+    manage = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
+    subprocess.run(manage, cwd=ROOT, env=env, check=True, timeout=120)
+    argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--workers", "1"]
+    server = subprocess.Popen([*argv, "--bind", f"127.0.0.1:{port}"], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if _get(port, "/healthz")[0] == 200:  # exempt from the redirect to https
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_participant_joins_over_https_through_caddy_and_gunicorn(tmp_path):
+    needs_postgres()
+    open_study("secure")
+    with (
+        _production_server(tmp_path) as upstream,
+        _caddy(upstream, tmp_path, "https", tmp_path / "static") as port,
+    ):
+        browser = _HttpsBrowser(port, _caddy_authority(tmp_path))
+        status, headers, _ = browser.request("GET", "/s/secure/")
+        assert (status, headers["Location"]) == (302, "/s/secure/consent/")
+        assert "max-age=31536000" in headers["Strict-Transport-Security"]
+
+        status, _, page = browser.request("GET", "/s/secure/consent/")
+        assert status == 200 and "Secure" in browser.set_cookies["csrftoken"]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+        start = re.search(r'name="start" value="([^"]*)"', page)[1]
+        stylesheet = re.search(r'href="(/static/[^"]+\.css)"', page)[1]
+        assert browser.request("GET", stylesheet)[0] == 200  # collected, served by Caddy
+
+        # Django takes the request for HTTPS from Caddy's X-Forwarded-Proto: the origin check
+        # passes, and no redirect to https loops.
+        form = {"csrfmiddlewaretoken": token, "agree": "on", "start": start}
+        status, headers, _ = browser.request("POST", "/s/secure/consent/", form)
+        assert (status, headers["Location"]) == (302, "/s/secure/headphones/")
+        participant = browser.set_cookies["p_secure"]
+        assert "Secure" in participant and "HttpOnly" in participant
+
+        status, _, page = browser.request("GET", "/s/secure/headphones/")
+        assert status == 200 and "csrfmiddlewaretoken" in page
+    assert Participant.objects.get(study__slug="secure").consented
