@@ -135,16 +135,31 @@ class Job(models.Model):
             )
         return ""
 
-    def check_still_owned(self) -> None:
+    def check_still_owned(self, lock: bool = False) -> None:
         """Raises TakenOver when the row names another task than this attempt's.
 
         A worker too busy to answer the dashboard's question in time can look lost; if a
         researcher restarts its job meanwhile, the attempt still running must not go on and
-        overwrite the row (and its checkpoints) under the new owner.
+        overwrite the row (and its checkpoints) under the new owner. With `lock` (inside a
+        transaction) the row stays locked until the transaction ends, so a restart waits for
+        what the caller writes next rather than landing between the check and the writes.
         """
-        owner = type(self).objects.filter(pk=self.pk).values_list("task_id", flat=True).get()
+        rows = type(self).objects.filter(pk=self.pk)
+        if lock:
+            rows = rows.select_for_update()
+        owner = rows.values_list("task_id", flat=True).get()
         if owner != self.task_id:
             raise TakenOver(f"{self} was taken over by task {owner or '(none yet)'}")
+
+    def save_if_owned(self, **fields) -> None:
+        """Sets `fields` and writes them (those alone, never the owner) while this attempt owns
+        the row; TakenOver when another task does. The row is locked from the check to the
+        write, so a restart lands before it or after it, never in between."""
+        with transaction.atomic():
+            self.check_still_owned(lock=True)
+            for name, value in fields.items():
+                setattr(self, name, value)
+            self.save(update_fields=list(fields))
 
     def take_for_foreground(self) -> None:
         """Marks the row as worked on by this process, so a queued copy of its job skips it."""

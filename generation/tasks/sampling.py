@@ -7,6 +7,7 @@ is seeded, so re-running a batch whose worker died reproduces the same pieces; p
 the earlier attempt is replaced, never duplicated.
 """
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -21,7 +22,7 @@ from generation.encoding.tokens import Vocabulary, tokens_to_midi
 from generation.memorisation import TrainingIndex, roll_transposer, token_transposer
 from generation.midi_files import count_pitched_notes, midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
-from generation.models.runs import Status
+from generation.models.runs import Status, TakenOver
 from generation.sampling import SamplingConfig, default_mode, sample, seed_windows
 from generation.tasks.queueing import send_to_queue
 from generation.tasks.training import as_indices, encode_split
@@ -97,23 +98,33 @@ def to_midi(sequence: np.ndarray, encoding: dict):
 def execute_generation_batch(
     batch: GenerationBatch, on_step: Callable[[int, int], None] | None = None
 ) -> GenerationBatch:
-    """Sample, save and score the batch; failures are recorded on the row."""
+    """Sample, save and score the batch; failures are recorded on the row.
+
+    An attempt whose batch was restarted meanwhile (the row names another task: its worker only
+    looked lost) stops at its next write and leaves the row and its samples to the new owner.
+    """
     if batch.status == Status.SUCCEEDED:
         return batch
-    batch.status, batch.error, batch.message = Status.RUNNING, "", "sampling"
-    batch.started = batch.started or timezone.now()
-    batch.save()
+    with contextlib.suppress(TakenOver):
+        _generate_while_owned(batch, on_step)
+    return batch
+
+
+def _generate_while_owned(batch: GenerationBatch, on_step) -> None:
+    started = batch.started or timezone.now()
+    batch.save_if_owned(status=Status.RUNNING, error="", message="sampling", started=started)
     try:
         _generate(batch, on_step)
-    except Exception as exc:
-        batch.status, batch.message = Status.FAILED, "failed"
-        batch.error = f"{type(exc).__name__}: {exc}"
-        batch.save()
+    except TakenOver:
         raise
-    batch.status, batch.progress, batch.finished = Status.SUCCEEDED, 1.0, timezone.now()
-    batch.message = f"{batch.samples.count()} samples"
-    batch.save()
-    return batch
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        batch.save_if_owned(status=Status.FAILED, message="failed", error=error)
+        raise
+    message = f"{batch.samples.count()} samples"
+    batch.save_if_owned(
+        status=Status.SUCCEEDED, progress=1.0, finished=timezone.now(), message=message
+    )
 
 
 def _generate(batch: GenerationBatch, on_step) -> None:
@@ -149,8 +160,7 @@ def _generate(batch: GenerationBatch, on_step) -> None:
         device=device,
         on_step=on_step,
     )
-    batch.device = str(device)
-    batch.settings = {
+    settings_used = {
         "steps": steps,
         "steps_per_beat": per_beat,
         "window": window,
@@ -158,8 +168,7 @@ def _generate(batch: GenerationBatch, on_step) -> None:
         "model": run.model_kind,
         "encoding": {k: v for k, v in encoding.items() if k != "vocabulary"},
     }
-    batch.message = "scoring memorisation"
-    batch.save()
+    batch.save_if_owned(device=str(device), settings=settings_used, message="scoring memorisation")
     _, train_seqs = encode_split(run.corpus, "train", encoding)
     if tokens:
         vocabulary = Vocabulary(encoding["vocabulary"])
@@ -176,6 +185,7 @@ def _generate(batch: GenerationBatch, on_step) -> None:
 
 @transaction.atomic
 def _save_samples(batch, samples, primers, scores, encoding, per_beat) -> None:
+    batch.check_still_owned(lock=True)
     batch.samples.all().delete()
     if batch.corpus is not None:
         batch.corpus.delete()
@@ -184,7 +194,7 @@ def _save_samples(batch, samples, primers, scores, encoding, per_beat) -> None:
         title=f"{batch.run.model_kind} run {batch.run_id}, batch {batch.pk}",
         source=Corpus.Source.GENERATED,
     )
-    batch.save()
+    batch.save(update_fields=["corpus"])
     for i, sequence in enumerate(samples):
         pm = to_midi(sequence, encoding)
         n_notes = count_pitched_notes(pm)

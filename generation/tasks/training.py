@@ -8,6 +8,7 @@ shared storage every epoch (generation.checkpoint_store), so any worker, on any 
 resume the run or generate from it.
 """
 
+import contextlib
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict
@@ -117,22 +118,32 @@ def execute_training_run(
     on_batch: BatchCallback | None = None,
     on_epoch: Callable[[dict], None] | None = None,
 ) -> TrainingRun:
-    """Train (or resume) the run and record everything on its row; failures are recorded too."""
+    """Train (or resume) the run and record everything on its row; failures are recorded too.
+
+    An attempt whose run was restarted meanwhile (the row names another task: its worker only
+    looked lost) stops at its next write and leaves the row and checkpoints to the new owner.
+    """
     if run.status == Status.SUCCEEDED:
         return run
     config = TrainConfig.from_dict(run.config)
     if config.device == "auto":
         config = TrainConfig.from_dict({**run.config, "device": settings.TORCH_DEVICE})
-    run.status, run.error = Status.RUNNING, ""
-    run.started = run.started or timezone.now()
-    run.message = "encoding the corpus"
-    run.save()
+    with contextlib.suppress(TakenOver):
+        _train_while_owned(run, config, on_batch, on_epoch)
+    return run
+
+
+def _train_while_owned(run: TrainingRun, config: TrainConfig, on_batch, on_epoch) -> None:
+    started = run.started or timezone.now()
+    run.save_if_owned(
+        status=Status.RUNNING, error="", started=started, message="encoding the corpus"
+    )
     try:
         data, encoding, summary = load_training_data(run)
-        run.encoding, run.data_summary = encoding, summary
-        run.device = str(resolve_device(config.device))
-        run.message = "training"
-        run.save()
+        device = str(resolve_device(config.device))
+        run.save_if_owned(
+            encoding=encoding, data_summary=summary, device=device, message="training"
+        )
 
         stale: set[str] = set()
 
@@ -146,13 +157,13 @@ def execute_training_run(
             run.checkpoints = recorded
 
         def record_epoch(metrics: dict) -> None:
-            run.check_still_owned()
-            run.history = run.history[: metrics["epoch"] - 1] + [metrics]
-            run.baseline_nll = metrics["baseline_nll"]
-            run.progress = metrics["epoch"] / config.epochs
-            run.message = f"epoch {metrics['epoch']}: valid loss {metrics['valid_loss']:.4f}"
-            fields = ["history", "baseline_nll", "progress", "message", "checkpoints"]
-            run.save(update_fields=fields)
+            run.save_if_owned(
+                history=run.history[: metrics["epoch"] - 1] + [metrics],
+                baseline_nll=metrics["baseline_nll"],
+                progress=metrics["epoch"] / config.epochs,
+                message=f"epoch {metrics['epoch']}: valid loss {metrics['valid_loss']:.4f}",
+                checkpoints=run.checkpoints,
+            )
             delete_checkpoints(stale)
             stale.clear()
             if on_epoch:
@@ -165,25 +176,29 @@ def execute_training_run(
             )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        run.history = result.history
-        run.best_epoch, run.best_valid_loss = result.best_epoch, result.best_valid_loss
-        run.baseline_nll = result.baseline_nll
-        run.stopped_early, run.device = result.stopped_early, result.device
-        run.message = "scoring the test split"
-        run.save()
-        run.test_metrics = score_test_split(run, config, encoding)
-        run.check_still_owned()
+        run.save_if_owned(
+            history=result.history,
+            best_epoch=result.best_epoch,
+            best_valid_loss=result.best_valid_loss,
+            baseline_nll=result.baseline_nll,
+            stopped_early=result.stopped_early,
+            device=result.device,
+            message="scoring the test split",
+        )
+        test_metrics = score_test_split(run, config, encoding)
     except TakenOver:
-        return run
-    except Exception as exc:
-        run.status, run.error = Status.FAILED, f"{type(exc).__name__}: {exc}"
-        run.message = "failed"
-        run.save()
         raise
-    run.status, run.progress, run.finished = Status.SUCCEEDED, 1.0, timezone.now()
-    run.message = f"done: best epoch {run.best_epoch}"
-    run.save()
-    return run
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        run.save_if_owned(status=Status.FAILED, error=error, message="failed")
+        raise
+    run.save_if_owned(
+        test_metrics=test_metrics,
+        status=Status.SUCCEEDED,
+        progress=1.0,
+        finished=timezone.now(),
+        message=f"done: best epoch {run.best_epoch}",
+    )
 
 
 def enqueue_training_run(run: TrainingRun) -> str:

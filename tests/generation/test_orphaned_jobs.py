@@ -16,7 +16,7 @@ from dashboard.jobs import NO_WORKER, ORPHANED, describe_row, recent_live_tasks
 from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import STOPPED, Status, skip_reason
 from generation.tasks.queueing import QueueUnavailable, send_to_queue
-from generation.tasks.sampling import generate_batch
+from generation.tasks.sampling import execute_generation_batch, generate_batch
 from generation.tasks.training import (
     create_training_run,
     enqueue_training_run,
@@ -148,19 +148,42 @@ def test_a_stale_message_of_a_restarted_batch_leaves_the_row_untouched(run):
 
 
 @pytest.mark.django_db
-def test_an_attempt_whose_run_is_restarted_meanwhile_stops_and_leaves_the_row_alone(run):
+@pytest.mark.parametrize("epoch", [1, TINY_CONFIG["epochs"]])  # the last: before test scoring
+def test_an_attempt_whose_run_is_restarted_meanwhile_stops_and_leaves_the_row_alone(run, epoch):
     running(run, task_id="first-attempt")
     run.refresh_from_db()
 
-    def restarted_after_the_first_epoch(metrics: dict) -> None:
-        TrainingRun.objects.filter(pk=run.pk).update(
+    def restarted_after_the_epoch(metrics: dict) -> None:
+        if metrics["epoch"] == epoch:
+            TrainingRun.objects.filter(pk=run.pk).update(
+                status=Status.PENDING, task_id="second-attempt", message="restarted"
+            )
+
+    execute_training_run(run, on_epoch=restarted_after_the_epoch)
+    after = row_state(run)
+    assert after["task_id"] == "second-attempt" and after["status"] == Status.PENDING
+    assert after["message"] == "restarted" and len(after["history"]) == epoch
+    assert after["best_epoch"] is None and after["test_metrics"] == {}
+
+
+@pytest.mark.django_db
+def test_a_batch_restarted_while_its_first_attempt_samples_is_left_to_the_new_owner(run):
+    train_run.apply(args=[run.pk], task_id="trained").get()
+    batch = GenerationBatch.objects.create(
+        run=run, n_pieces=2, bars=1, seed_strategy="zeros", sampling_mode="threshold"
+    )
+    running(batch, task_id="first-attempt")
+
+    def restarted_while_sampling(done: int, total: int) -> None:
+        GenerationBatch.objects.filter(pk=batch.pk).update(
             status=Status.PENDING, task_id="second-attempt", message="restarted"
         )
 
-    execute_training_run(run, on_epoch=restarted_after_the_first_epoch)
-    after = row_state(run)
+    execute_generation_batch(batch, on_step=restarted_while_sampling)
+    after = row_state(batch)
     assert after["task_id"] == "second-attempt" and after["status"] == Status.PENDING
-    assert after["message"] == "restarted" and len(after["history"]) == 1
+    assert after["message"] == "restarted" and after["corpus_id"] is None
+    assert not batch.samples.exists()
 
 
 @pytest.mark.django_db
