@@ -264,12 +264,16 @@ def _new_trial(participant: Participant, position: int, kind: str, pair: bool, *
 
 
 def assign_trials(participant: Participant) -> None:
-    """Draw the participant's balanced set once (practice first) and mark the instructions read."""
+    """Draw the participant's balanced set once (practice first) and mark the instructions read.
+
+    Draws take turns on the study's row, so each counts the exposures of every draw before it:
+    participants reading the instructions at the same moment would otherwise all pick the same
+    least-heard excerpts."""
     with transaction.atomic():
+        study = _lock_study(participant.study_id)
         locked = Participant.objects.select_for_update().get(pk=participant.pk)
         if locked.trials_assigned_at:
             return
-        study = locked.study
         items = list(study.items.all())
         exposures = _exposures(study)
         pool = [
