@@ -6,7 +6,8 @@ open the link, consent, take the sound check, read the instructions, fetch every
 answer every trial, fill in the questionnaire and read the code, CONCURRENCY of them at a time,
 driven by an asyncio client (aiohttp). The baseline is the same number of concurrent clients
 asking the bare /healthz view for as long. Then the database is checked: every accepted answer
-stored once, none lost, and no participant row without consent.
+stored once, none lost, no participant row without consent, and each source's excerpts heard
+equally often (give or take one), though participants drew them at the same moments.
 
     python bench/bench_survey.py [--participants 256] [--concurrency 64] [--workers 5]
                                  [--listen SECONDS] [--decide SECONDS]
@@ -208,6 +209,20 @@ async def survey(
     return tally, time.perf_counter() - started
 
 
+def check_balance() -> list[str]:
+    """Participants who started together still heard each source's excerpts equally often,
+    give or take one hearing."""
+    from surveys.models import Study
+    from tests.surveys.helpers import hearings_by_source
+
+    by_source = hearings_by_source(Study.objects.get(slug=SLUG))
+    return [
+        f"{source} excerpts heard {min(counts)} to {max(counts)} times"
+        for source, counts in by_source.items()
+        if max(counts) - min(counts) > 1
+    ]
+
+
 def check_database(tally: Tally) -> list[str]:
     """Every answer the server accepted is stored once; no participant row lacks consent."""
     from django.db.models import Count
@@ -259,7 +274,7 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=60)
-    problems = check_database(tally)
+    problems = check_database(tally) + check_balance()
     from django.db import connections
 
     connections.close_all()
@@ -292,7 +307,8 @@ def main() -> int:
             "; ".join(problems)
             if problems
             else f"{tally.answers_accepted} answers stored once each, none lost, "
-            "no participant row without consent"
+            "no participant row without consent, every excerpt heard within one hearing of "
+            "the others from its source"
         )
     )
     return 1 if problems or tally.failures else 0

@@ -1,6 +1,7 @@
 """Walk a participant through a study with Django's test client, the way the browser would."""
 
 import re
+from collections import Counter
 from datetime import timedelta
 
 from django.http import HttpResponse
@@ -8,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from surveys import headphone
-from surveys.models import HeadphoneTrial, Participant
+from surveys.models import HeadphoneTrial, Participant, Study, Trial
 from surveys.questionnaire import ITEMS
 
 ANSWER = {
@@ -135,3 +136,13 @@ def finish_study(
     response = follow(client, f"/s/{slug}/questions/", questionnaire or QUESTIONNAIRE)
     seen.append(response)
     return response
+
+
+def hearings_by_source(study: Study) -> dict[str, list[int]]:
+    """How many times each of the study's excerpts was assigned, grouped by the source that
+    balancing spreads evenly (StudyStimulus.source_key)."""
+    heard = Counter(Trial.objects.filter(participant__study=study).values_list("item", flat=True))
+    by_source: dict[str, list[int]] = {}
+    for item in study.items.all():
+        by_source.setdefault(item.source_key, []).append(heard[item.pk])
+    return by_source

@@ -6,15 +6,14 @@ Run against PostgreSQL with DATABASE_URL=postgres://postgres@127.0.0.1:5432/turi
 """
 
 import threading
-from collections import Counter
 
 import pytest
 from django.db import connection
 from django.test import Client
 
-from surveys.models import Answer, Trial
+from surveys.models import Answer
 from tests.surveys.factories import open_study
-from tests.surveys.helpers import ANSWER, follow, participant_of
+from tests.surveys.helpers import ANSWER, follow, hearings_by_source, participant_of
 
 N_POSTS = 50
 N_READERS = 24
@@ -88,10 +87,7 @@ def test_participants_leaving_the_instructions_at_once_hear_each_excerpt_about_e
     _all_at_once([leave_instructions(client) for client in readers])
 
     assert statuses == [302] * N_READERS
-    heard = Counter(Trial.objects.filter(participant__study=study).values_list("item", flat=True))
-    by_source: dict[str, list[int]] = {}
-    for item in study.items.all():
-        by_source.setdefault(item.source_key, []).append(heard[item.pk])
-    assert sum(heard.values()) == N_READERS * study.trials_per_participant
+    by_source = hearings_by_source(study)
+    assert sum(map(sum, by_source.values())) == N_READERS * study.trials_per_participant
     for counts in by_source.values():
         assert max(counts) - min(counts) <= 1, by_source
