@@ -26,6 +26,16 @@ from surveys.views.audio import offers_ogg
 from surveys.views.visits import limit_participant_posts, page, require, step_url, visit
 
 SAVE_ATTEMPTS = 5
+# What the questionnaire writes on the participant's row: those fields alone, so a place taken
+# again or a screening outcome stored since the row was read is never written back over.
+QUESTIONNAIRE_FIELDS = [
+    "music_experience",
+    "age_band",
+    "musical_training_years",
+    "gold_msi_answers",
+    "gold_msi_training",
+    "questionnaire_at",
+]
 LISTEN_FIRST = "Please listen to the whole excerpt before answering. Your choices are kept."
 LISTEN_BOTH = "Please listen to both excerpts to the end before answering. Your choices are kept."
 LISTEN_TONES = "Please listen to all three tones before answering. Your choice is kept."
@@ -246,7 +256,7 @@ def questions(request: HttpRequest, slug: str) -> HttpResponse:
         participant.gold_msi_answers = answers
         participant.gold_msi_training = training_score(answers)
         participant.questionnaire_at = timezone.now()
-        participant.save()
+        participant.save(update_fields=QUESTIONNAIRE_FIELDS)
         flow.complete(participant)
         participant.refresh_from_db(fields=["completed_at"])
         return redirect(step_url(participant))

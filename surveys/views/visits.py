@@ -11,7 +11,6 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 
 from surveys import flow
 from surveys.models import Participant, Study
@@ -122,10 +121,8 @@ def require(request: HttpRequest, slug: str, step: str):
     _, participant = visit(request, slug)
     if participant is None:
         return None, redirect("surveys:entry", slug)
-    if request.method == "POST":
-        Participant.objects.filter(pk=participant.pk).update(last_seen_at=timezone.now())
-        if participant.consented:
-            flow.keep_place(participant)
+    if request.method == "POST" and participant.consented:
+        flow.keep_place(participant)
     if flow.current_step(participant) != step:
         return None, redirect(step_url(participant))
     return participant, None
