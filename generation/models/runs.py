@@ -136,20 +136,25 @@ class Job(models.Model):
         return ""
 
     def check_still_owned(self, lock: bool = False) -> None:
-        """Raises TakenOver when the row names another task than this attempt's.
+        """Raises TakenOver when the row names another task than this attempt's, or the
+        researcher stopped it.
 
         A worker too busy to answer the dashboard's question in time can look lost; if a
         researcher restarts its job meanwhile, the attempt still running must not go on and
-        overwrite the row (and its checkpoints) under the new owner. With `lock` (inside a
-        transaction) the row stays locked until the transaction ends, so a restart waits for
-        what the caller writes next rather than landing between the check and the writes.
+        overwrite the row (and its checkpoints) under the new owner. A stopped job's worker is
+        terminated, but an attempt that gets one more write in first must not undo the stop.
+        With `lock` (inside a transaction) the row stays locked until the transaction ends, so
+        a restart or stop waits for what the caller writes next rather than landing between the
+        check and the writes.
         """
         rows = type(self).objects.filter(pk=self.pk)
         if lock:
             rows = rows.select_for_update()
-        owner = rows.values_list("task_id", flat=True).get()
+        owner, status, error = rows.values_list("task_id", "status", "error").get()
         if owner != self.task_id:
             raise TakenOver(f"{self} was taken over by task {owner or '(none yet)'}")
+        if status == Status.FAILED and error == STOPPED:
+            raise TakenOver(f"{self} was stopped by the researcher")
 
     def save_if_owned(self, **fields) -> None:
         """Sets `fields` and writes them (those alone, never the owner) while this attempt owns

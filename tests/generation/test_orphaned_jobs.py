@@ -167,6 +167,27 @@ def test_an_attempt_whose_run_is_restarted_meanwhile_stops_and_leaves_the_row_al
 
 
 @pytest.mark.django_db
+def test_an_attempt_stopped_by_the_researcher_does_not_undo_the_stop(run):
+    running(run, task_id="only-attempt")
+    run.refresh_from_db()
+
+    def stopped_after_the_first_epoch(metrics: dict) -> None:
+        # what the dashboard's stop does before the worker's process is terminated
+        TrainingRun.objects.filter(pk=run.pk).update(
+            status=Status.FAILED, error=STOPPED, message="stopped"
+        )
+
+    execute_training_run(run, on_epoch=stopped_after_the_first_epoch)
+    after = row_state(run)
+    assert (after["status"], after["error"], after["message"]) == (
+        Status.FAILED,
+        STOPPED,
+        "stopped",
+    )
+    assert len(after["history"]) == 1
+
+
+@pytest.mark.django_db
 def test_a_batch_restarted_while_its_first_attempt_samples_is_left_to_the_new_owner(run):
     train_run.apply(args=[run.pk], task_id="trained").get()
     batch = GenerationBatch.objects.create(
