@@ -334,6 +334,13 @@ def _caddy_authority(tmp_path: Path) -> Path:
     return root
 
 
+def _answers(port: int, path: str) -> bool:
+    try:
+        return _get(port, path)[0] == 200
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def _production_server(tmp_path: Path):
     """gunicorn as docker-compose.yml runs it (DEBUG=0, SITE_SCHEME=https, one trusted proxy),
@@ -361,12 +368,9 @@ def _production_server(tmp_path: Path):
     server = subprocess.Popen([*argv, "--bind", f"127.0.0.1:{port}"], cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if _get(port, "/healthz")[0] == 200:  # exempt from the redirect to https
-                    break
-            except OSError:
-                time.sleep(0.2)
+        while not _answers(port, "/healthz"):  # exempt from the redirect to https
+            assert time.monotonic() < deadline, "gunicorn did not answer /healthz in a minute"
+            time.sleep(0.2)
         yield f"127.0.0.1:{port}"
     finally:
         server.terminate()
