@@ -167,12 +167,13 @@ class Job(models.Model):
             self.save(update_fields=list(fields))
 
     def take_for_foreground(self) -> None:
-        """Marks the row as worked on by this process, so a queued copy of its job skips it."""
+        """Marks the row as worked on by this process, so a queued copy of its job skips it.
+        A researcher's stop is lifted, as resuming from the dashboard lifts it."""
         self.task_id = f"{FOREGROUND}{socket.gethostname()}:{os.getpid()}"[:64]
         self.attempt_at = timezone.now()
-        type(self).objects.filter(pk=self.pk).update(
-            task_id=self.task_id, attempt_at=self.attempt_at
-        )
+        rows = type(self).objects.filter(pk=self.pk)
+        rows.update(task_id=self.task_id, attempt_at=self.attempt_at)
+        rows.filter(status=Status.FAILED, error=STOPPED).update(status=Status.PENDING, error="")
 
     def release_foreground(self) -> None:
         """Gives up the foreground mark once the command ends, however it ends: a later queued

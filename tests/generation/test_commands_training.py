@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 
 from generation.midi_files import midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
+from generation.models.runs import STOPPED, Status
 from generation.tasks.sampling import generate_batch
 from generation.tasks.training import train_run
 from tests.conftest import make_midi
@@ -105,6 +106,18 @@ def test_the_gpu_tasks_train_resume_and_generate(corpus, tmp_path):
     assert GeneratedPiece.objects.count() == 2  # the retry replaced, not duplicated
     after = sorted(GeneratedPiece.objects.values_list("longest_verbatim_steps", flat=True))
     assert before == after
+
+
+def test_a_stopped_run_resumes_in_the_foreground(corpus):
+    call_command("train", "--model", "roll_lstm", "--corpus", "tiny", *TINY)
+    run = TrainingRun.objects.get()
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=Status.FAILED, error=STOPPED, config={**run.config, "epochs": 3}
+    )
+    call_command("train", "--resume", str(run.pk))
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED and run.error == ""
+    assert [m["epoch"] for m in run.history] == [1, 2, 3]
 
 
 def test_bad_requests_change_nothing(corpus):
