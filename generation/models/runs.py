@@ -9,6 +9,8 @@ imported: studies, balancing, reports and exports see both through the batch alo
 
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import models, transaction
@@ -165,6 +167,19 @@ class Job(models.Model):
             for name, value in fields.items():
                 setattr(self, name, value)
             self.save(update_fields=list(fields))
+
+    @contextmanager
+    def failure_recorded(self) -> Iterator[None]:
+        """Marks the row failed, with the error, when the work inside raises, and re-raises;
+        a takeover passes through untouched, the row being another attempt's by then."""
+        try:
+            yield
+        except TakenOver:
+            raise
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            self.save_if_owned(status=Status.FAILED, error=error, message="failed")
+            raise
 
     def take_for_foreground(self) -> None:
         """Marks the row as worked on by this process, so a queued copy of its job skips it.

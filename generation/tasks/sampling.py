@@ -113,14 +113,8 @@ def execute_generation_batch(
 def _generate_while_owned(batch: GenerationBatch, on_step) -> None:
     started = batch.started or timezone.now()
     batch.save_if_owned(status=Status.RUNNING, error="", message="sampling", started=started)
-    try:
+    with batch.failure_recorded():
         _generate(batch, on_step)
-    except TakenOver:
-        raise
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        batch.save_if_owned(status=Status.FAILED, message="failed", error=error)
-        raise
     message = f"{batch.samples.count()} samples"
     batch.save_if_owned(
         status=Status.SUCCEEDED, progress=1.0, finished=timezone.now(), message=message

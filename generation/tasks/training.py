@@ -138,7 +138,7 @@ def _train_while_owned(run: TrainingRun, config: TrainConfig, on_batch, on_epoch
     run.save_if_owned(
         status=Status.RUNNING, error="", started=started, message="encoding the corpus"
     )
-    try:
+    with run.failure_recorded():
         data, encoding, summary = load_training_data(run)
         device = str(resolve_device(config.device))
         run.save_if_owned(
@@ -186,12 +186,6 @@ def _train_while_owned(run: TrainingRun, config: TrainConfig, on_batch, on_epoch
             message="scoring the test split",
         )
         test_metrics = score_test_split(run, config, encoding)
-    except TakenOver:
-        raise
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        run.save_if_owned(status=Status.FAILED, error=error, message="failed")
-        raise
     run.save_if_owned(
         test_metrics=test_metrics,
         status=Status.SUCCEEDED,

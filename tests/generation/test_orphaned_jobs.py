@@ -167,6 +167,22 @@ def test_an_attempt_whose_run_is_restarted_meanwhile_stops_and_leaves_the_row_al
 
 
 @pytest.mark.django_db
+def test_an_attempt_that_fails_records_why_on_its_row_and_raises(run):
+    running(run, task_id="only-attempt")
+    run.refresh_from_db()
+
+    def fails(metrics: dict) -> None:
+        raise RuntimeError("the disk is full")
+
+    with pytest.raises(RuntimeError):
+        execute_training_run(run, on_epoch=fails)
+    after = row_state(run)
+    assert (after["status"], after["message"]) == (Status.FAILED, "failed")
+    assert after["error"] == "RuntimeError: the disk is full"
+    assert after["task_id"] == "only-attempt"
+
+
+@pytest.mark.django_db
 def test_an_attempt_stopped_by_the_researcher_does_not_undo_the_stop(run):
     running(run, task_id="only-attempt")
     run.refresh_from_db()
