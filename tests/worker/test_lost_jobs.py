@@ -48,12 +48,15 @@ def _queued_long_ago(run: TrainingRun, **fields) -> None:
     TrainingRun.objects.filter(pk=run.pk).update(created=long_ago, attempt_at=long_ago, **fields)
 
 
-def _finished(run: TrainingRun) -> TrainingRun:
-    return wait_for(
+def _runs_under_a_new_id(run: TrainingRun, lost_id: str) -> None:
+    """The run, whose message went as `lost_id`, is sent again and a worker runs it once."""
+    done = wait_for(
         lambda: _row(run).status in (Status.SUCCEEDED, Status.FAILED) and _row(run),
         what="the run to finish",
         seconds=180,
     )
+    assert done.status == Status.SUCCEEDED, done.error
+    assert done.task_id != lost_id and done.deliveries == 1
 
 
 @pytest.fixture
@@ -70,11 +73,9 @@ def test_a_job_queued_before_the_broker_lost_its_message_runs_when_a_worker_star
 
     worker = _start_worker(GPU_QUEUE, JOB_RECONCILE_SECONDS="0")
     try:
-        done = _finished(run)
+        _runs_under_a_new_id(run, lost_id)
     finally:
         stop_worker(worker)
-    assert done.status == Status.SUCCEEDED, done.error
-    assert done.task_id != lost_id and done.deliveries == 1
 
 
 def test_a_job_whose_message_is_lost_while_a_worker_runs_is_queued_again_by_that_worker(run):
@@ -88,11 +89,9 @@ def test_a_job_whose_message_is_lost_while_a_worker_runs_is_queued_again_by_that
         )
         lost_id = f"flushed-{uuid.uuid4().hex}"
         _queued_long_ago(run, task_id=lost_id)  # its message went with a broker flush
-        done = _finished(run)
+        _runs_under_a_new_id(run, lost_id)
     finally:
         stop_worker(worker)
-    assert done.status == Status.SUCCEEDED, done.error
-    assert done.task_id != lost_id and done.deliveries == 1
 
 
 def test_a_job_whose_worker_is_killed_every_time_is_failed_after_the_cap(run):
