@@ -31,11 +31,13 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 from redis import RedisError
 
 from generation.models.runs import Job, Status
 from generation.tasks.queueing import QueueUnavailable
 from generation.tasks.reconciling import lost_in_queue, queue_again
+from worker.celery_app import app
 from worker.progress import PROGRESS_STATE, Progress, read_progress
 from worker.status import LiveTasks, live_tasks, queued_task_ids
 
@@ -256,6 +258,29 @@ def enqueued(request: HttpRequest, row: Job, send: Callable[[Job], object], what
         messages.error(request, f"{what} {row.pk} {exc}.")
         return False
     return True
+
+
+def stop_job(request: HttpRequest, row: Job, what: str) -> None:
+    """Stops a queued or running job, and says how it went. The row is failed as stopped
+    first, the record every later delivery and write of the attempt respects; then the worker
+    process running it is terminated (a queued message is discarded when a worker takes it).
+    A broker that cannot be reached only delays the end to the attempt's next write."""
+    if not row.stop():
+        row.refresh_from_db(fields=["status"])
+        messages.error(
+            request, f"{what} {row.pk} is {row.status}; only a queued or running job stops."
+        )
+        return
+    if row.task_id and not row.in_foreground:
+        try:
+            app.control.revoke(row.task_id, terminate=True, signal="SIGTERM")
+        except (OperationalError, OSError):
+            messages.warning(
+                request, f"{what} {row.pk} stopped; the broker cannot be reached, so its "
+                "worker ends it when it next saves its work rather than at once.",
+            )  # fmt: skip
+            return
+    messages.success(request, f"{what} {row.pk} stopped.")
 
 
 def requeue_orphaned(row: Job) -> str:

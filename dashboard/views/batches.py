@@ -1,5 +1,6 @@
 """Generation batches: list, launch from a finished run's best checkpoint (gpu queue), samples,
-and a restart for a batch whose worker is gone or that failed (POSTed to the batch's page)."""
+a stop, and a restart for a batch whose worker is gone, that failed or was stopped (both POSTed
+to the batch's page)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,13 +10,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from dashboard.forms import GenerationBatchForm
-from dashboard.jobs import describe_row, enqueued, requeue_lost, requeue_orphaned
+from dashboard.jobs import describe_row, enqueued, requeue_lost, requeue_orphaned, stop_job
 from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE, is_memorised
 from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import Status
 from generation.tasks.sampling import create_generation_batch, enqueue_generation_batch
 
 RESTART = "restart"
+STOP = "stop"
 
 
 @login_required
@@ -75,7 +77,10 @@ def batch_restart(request: HttpRequest, pk: int) -> HttpResponse:
         )
         problem = ""
     else:
-        problem = f"it is {batch.status}; only a failed batch or one whose worker is gone restarts"
+        problem = (
+            f"it is {batch.status}; only a failed or stopped batch, or one whose worker is gone, "
+            "restarts"
+        )
     if problem:
         messages.error(request, f"Batch {batch.pk} was not restarted: {problem}.")
     elif enqueued(request, batch, enqueue_generation_batch, "Batch"):
@@ -87,8 +92,13 @@ def batch_restart(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
-        if request.POST.get("action") != RESTART:
-            return HttpResponseBadRequest("unknown action; the only one is restart")
+        action = request.POST.get("action")
+        if action == STOP:
+            batch = get_object_or_404(GenerationBatch, pk=pk)
+            stop_job(request, batch, "Batch")
+            return redirect("dashboard:batch", pk=batch.pk)
+        if action != RESTART:
+            return HttpResponseBadRequest("unknown action; the actions are restart and stop")
         return batch_restart(request, pk)
     batch = get_object_or_404(
         GenerationBatch.objects.select_related("run", "run__corpus", "corpus", "generator"), pk=pk

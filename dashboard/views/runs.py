@@ -5,17 +5,15 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from dashboard.charts import Series, line_chart
 from dashboard.forms import TrainingRunForm
-from dashboard.jobs import describe_row, enqueued, requeue_lost, requeue_orphaned
+from dashboard.jobs import describe_row, enqueued, requeue_lost, requeue_orphaned, stop_job
 from generation.models import TrainingRun
-from generation.models.runs import STOPPED, Status
+from generation.models.runs import Status
 from generation.tasks.training import create_training_run, enqueue_training_run
-from worker.celery_app import app
 
 # (title, metric) pairs drawn per epoch, train and valid on one chart each.
 CURVES = (("Loss", "loss"), ("F1 (frames)", "f1"), ("NLL per step", "nll"))
@@ -87,17 +85,7 @@ def run_stop(request: HttpRequest, pk: int) -> HttpResponse:
     """Ends the attempt now (the worker process running it is terminated); the checkpoint of the
     last finished epoch stays, so resume loses at most the epoch in progress."""
     run = get_object_or_404(TrainingRun, pk=pk)
-    if run.status not in (Status.PENDING, Status.RUNNING):
-        messages.error(
-            request, f"Run {run.pk} is {run.status}; only a queued or running run stops."
-        )
-        return redirect("dashboard:run", pk=run.pk)
-    if run.task_id:
-        app.control.revoke(run.task_id, terminate=True, signal="SIGTERM")
-    TrainingRun.objects.filter(pk=run.pk).update(
-        status=Status.FAILED, error=STOPPED, message="stopped", finished=timezone.now()
-    )
-    messages.success(request, f"Run {run.pk} stopped.")
+    stop_job(request, run, "Run")
     return redirect("dashboard:run", pk=run.pk)
 
 

@@ -30,10 +30,17 @@ class Status(models.TextChoices):
     FAILED = "failed", "failed"
 
 
-STOPPED = "stopped by the researcher; resume continues from the last checkpoint"
+# A job the researcher stopped is failed with an error that starts with this, saying how to go on.
+STOPPED_BY_RESEARCHER = "stopped by the researcher"
+STOPPED = f"{STOPPED_BY_RESEARCHER}; resume continues from the last checkpoint"
+BATCH_STOPPED = f"{STOPPED_BY_RESEARCHER}; running it again samples the same pieces (same seed)"
 # task_id of a row that `manage.py train` or `generate` works on in the foreground: no worker
 # holds it, so the dashboard cannot tell whether it still runs, and no queued message may take it.
 FOREGROUND = "foreground:"
+
+
+def is_stopped(status: str, error: str) -> bool:
+    return status == Status.FAILED and error.startswith(STOPPED_BY_RESEARCHER)
 
 
 def skip_reason(status: str, error: str, owner: str, task_id: str) -> str:
@@ -45,8 +52,8 @@ def skip_reason(status: str, error: str, owner: str, task_id: str) -> str:
     a redelivery of the same id after a crash both run, and so does a row with no owner yet
     (queued by code that does not store ids). A finished row is never run again by a message.
     """
-    if status == Status.FAILED and error == STOPPED:
-        return "stopped by the researcher"
+    if is_stopped(status, error):
+        return STOPPED_BY_RESEARCHER
     if status in (Status.SUCCEEDED, Status.FAILED):
         return f"already {status}"
     if owner and owner != task_id:
@@ -73,6 +80,8 @@ class TakenOver(Exception):
 
 class Job(models.Model):
     """What every queued job row records: where it stands, on which device, under which task."""
+
+    stopped_error: str  # what a stop writes as the error: how this kind of job goes on
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     progress = models.FloatField(default=0.0, help_text="share done, 0..1")
@@ -155,8 +164,8 @@ class Job(models.Model):
         owner, status, error = rows.values_list("task_id", "status", "error").get()
         if owner != self.task_id:
             raise TakenOver(f"{self} was taken over by task {owner or '(none yet)'}")
-        if status == Status.FAILED and error == STOPPED:
-            raise TakenOver(f"{self} was stopped by the researcher")
+        if is_stopped(status, error):
+            raise TakenOver(f"{self} was {STOPPED_BY_RESEARCHER}")
 
     def save_if_owned(self, **fields) -> None:
         """Sets `fields` and writes them (those alone, never the owner) while this attempt owns
@@ -181,6 +190,22 @@ class Job(models.Model):
             self.save_if_owned(status=Status.FAILED, error=error, message="failed")
             raise
 
+    def stop(self) -> bool:
+        """Fails a queued or running job with the kind's `stopped_error`, which every later
+        delivery and write of its attempt respects; False when it was neither by then (it
+        finished, or another stop came first). Terminating the worker is the caller's part."""
+        stopped = (
+            type(self)
+            .objects.filter(pk=self.pk, status__in=(Status.PENDING, Status.RUNNING))
+            .update(
+                status=Status.FAILED,
+                error=self.stopped_error,
+                message="stopped",
+                finished=timezone.now(),
+            )
+        )
+        return bool(stopped)
+
     def take_for_foreground(self) -> None:
         """Marks the row as worked on by this process, so a queued copy of its job skips it.
         A researcher's stop is lifted, as resuming from the dashboard lifts it."""
@@ -188,7 +213,8 @@ class Job(models.Model):
         self.attempt_at = timezone.now()
         rows = type(self).objects.filter(pk=self.pk)
         rows.update(task_id=self.task_id, attempt_at=self.attempt_at)
-        rows.filter(status=Status.FAILED, error=STOPPED).update(status=Status.PENDING, error="")
+        stopped = rows.filter(status=Status.FAILED, error__startswith=STOPPED_BY_RESEARCHER)
+        stopped.update(status=Status.PENDING, error="")
 
     def release_foreground(self) -> None:
         """Gives up the foreground mark once the command ends, however it ends: a later queued
@@ -200,6 +226,8 @@ class Job(models.Model):
 
 class TrainingRun(Job):
     """One network trained on one corpus; its checkpoints live in storage (checkpoint_store)."""
+
+    stopped_error = STOPPED
 
     corpus = models.ForeignKey(Corpus, on_delete=models.PROTECT, related_name="training_runs")
     model_kind = models.CharField(max_length=20, choices=[(k, k) for k in MODEL_KINDS])
@@ -281,6 +309,8 @@ class ExternalGenerator(models.Model):
 class GenerationBatch(Job):
     """A batch of pieces sampled together from one run's best checkpoint, or imported together
     from an external generator (then born succeeded: there is nothing to run)."""
+
+    stopped_error = BATCH_STOPPED
 
     run = models.ForeignKey(
         TrainingRun, on_delete=models.PROTECT, null=True, blank=True, related_name="batches"

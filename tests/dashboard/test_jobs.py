@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 
 from generation.models import GenerationBatch, TrainingRun
-from generation.models.runs import STOPPED, Status
+from generation.models.runs import BATCH_STOPPED, STOPPED, Status
+from generation.tasks.sampling import create_generation_batch, generate_batch
 from generation.tasks.training import create_training_run, train_run
 from generation.training import TrainConfig
 from surveys.models import Stimulus
@@ -132,6 +133,60 @@ def test_a_stopped_run_resumes_and_finishes(client, researcher, small_corpus, ea
     run.refresh_from_db()
     assert run.status == Status.SUCCEEDED, run.error
     assert [e["epoch"] for e in run.history] == [1, 2]
+
+
+@pytest.mark.django_db
+def test_a_stopped_batch_is_skipped_by_its_message_and_runs_again_with_the_same_seed(
+    client, trained_run
+):
+    batch = create_generation_batch(trained_run, n_pieces=2, bars=1, random_seed=3)
+    page = client.get(reverse("dashboard:batch", args=[batch.pk])).content.decode()
+    assert 'value="stop"' in page and 'value="restart"' not in page
+    response = client.post(reverse("dashboard:batch", args=[batch.pk]), {"action": "stop"})
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    assert batch.status == Status.FAILED and batch.error == BATCH_STOPPED
+    assert generate_batch.apply(args=[batch.pk]).get()["skipped"]
+    assert not batch.samples.exists()
+    page = client.get(reverse("dashboard:batch", args=[batch.pk])).content.decode()
+    assert "Run again (same seed)" in page and 'value="stop"' not in page
+    client.post(reverse("dashboard:batch", args=[batch.pk]), {"action": "restart"})
+    batch.refresh_from_db()
+    assert batch.status == Status.SUCCEEDED, batch.error
+    assert batch.samples.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_finished_batch_does_not_stop(client, trained_run):
+    batch = create_generation_batch(trained_run, n_pieces=1, bars=1)
+    GenerationBatch.objects.filter(pk=batch.pk).update(status=Status.SUCCEEDED)
+    response = client.post(
+        reverse("dashboard:batch", args=[batch.pk]), {"action": "stop"}, follow=True
+    )
+    assert "only a queued or running job stops" in response.content.decode()
+    batch.refresh_from_db()
+    assert batch.status == Status.SUCCEEDED and not batch.error
+
+
+@pytest.mark.django_db
+def test_a_stop_holds_when_the_broker_cannot_tell_the_worker(
+    client, researcher, small_corpus, monkeypatch
+):
+    from kombu.exceptions import OperationalError
+
+    from worker.celery_app import app
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(app.control, "revoke", refuse)
+    run = create_training_run(small_corpus, TrainConfig(**TINY_CONFIG), steps_per_beat=2)
+    TrainingRun.objects.filter(pk=run.pk).update(status=Status.RUNNING, task_id="its-task")
+    response = client.post(reverse("dashboard:run-stop", args=[run.pk]), follow=True)
+    assert "the broker cannot be reached" in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == Status.FAILED and run.error == STOPPED
+    assert train_run.apply(args=[run.pk], task_id="its-task").get()["skipped"]
 
 
 @pytest.mark.django_db

@@ -410,7 +410,7 @@ def test_an_orphaned_batch_restarts_from_its_page(client, researcher, run, worke
     running(batch)
     workers(active={"gpu@box": []}, reserved={"gpu@box": []})
     page = client.get(reverse("dashboard:batch", args=[batch.pk])).content.decode()
-    assert "Restart from last checkpoint" in page
+    assert "Run again (same seed)" in page
     listing = client.get(reverse("dashboard:batches")).content.decode()
     assert "orphaned: its worker is gone" in listing
     url = reverse("dashboard:batch", args=[batch.pk])
