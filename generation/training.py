@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from generation.datasets import ChunkSet, WindowSet, epoch_order
-from generation.metrics import MetricTotals, Objective
+from generation.metrics import LOSSES, MetricTotals, Objective
 from generation.networks import (
     HEADS,
     MODEL_KINDS,
@@ -115,6 +115,10 @@ class TrainConfig:
         for name, allowed in (("head", HEADS), ("bias_init", BIAS_INITS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}")
+        if self.loss is not None and self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
+        if self.model == "token_lstm" and self.loss not in (None, "ce"):
+            raise ValueError("the token model predicts one token a step: use loss ce")
         if self.positions is not None and self.positions not in POSITIONS:
             raise ValueError(f"positions must be one of {', '.join(POSITIONS)}")
         if self.model == "seq2seq" and self.positions == "last":

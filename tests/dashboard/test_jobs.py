@@ -59,6 +59,18 @@ def test_a_bad_training_form_changes_nothing(client, researcher, small_corpus):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("loss", ["focal", "bce"])
+def test_a_token_run_with_a_roll_loss_is_refused_before_it_is_queued(
+    client, researcher, small_corpus, loss
+):
+    form = TINY_RUN | {"corpus": "mini", "model": "token_lstm", "loss": loss}
+    response = client.post(reverse("dashboard:run-new"), form)
+    assert response.status_code == 400
+    assert "the token model predicts one token a step: use loss ce" in response.content.decode()
+    assert not TrainingRun.objects.exists()
+
+
+@pytest.mark.django_db
 def test_a_corpus_without_training_pieces_is_refused(client, researcher, small_corpus):
     small_corpus.pieces.filter(split="train").update(split="test")
     response = client.post(reverse("dashboard:run-new"), TINY_RUN | {"corpus": "mini"})
