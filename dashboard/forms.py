@@ -438,8 +438,15 @@ class StudyForm(forms.ModelForm):
         except (json.JSONDecodeError, ValueError) as error:
             raise forms.ValidationError(str(error)) from error
 
-    def clean_trials_per_participant(self) -> int:
-        value = self.cleaned_data["trials_per_participant"]
-        if value < 2 or value % 2:
-            raise forms.ValidationError("Use an even number, at least 2: half of each kind.")
-        return value
+    def clean(self) -> dict:
+        """Trials come half human, half machine in the single design; a pair holds one of each,
+        so any number of pairs (two at least, as for trials) will do."""
+        data = super().clean()
+        trials, design = data.get("trials_per_participant"), data.get("design")
+        if trials is not None and design == Study.Design.SINGLE and (trials < 2 or trials % 2):
+            self.add_error(
+                "trials_per_participant", "Use an even number, at least 2: half of each kind."
+            )
+        if trials is not None and design == Study.Design.PAIR and trials < 2:
+            self.add_error("trials_per_participant", "Give each participant at least two pairs.")
+        return data

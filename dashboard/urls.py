@@ -56,6 +56,7 @@ studies_urls = (
         path("", studies.study_list, name="list"),
         path("new/", studies.study_create, name="create"),
         path("<slug:slug>/", studies.study_detail, name="detail"),
+        path("<slug:slug>/edit/", studies.study_edit, name="edit"),
         path("<slug:slug>/open/", studies.study_open, name="open"),
         path("<slug:slug>/close/", studies.study_close, name="close"),
         path("<slug:slug>/preview/", studies.study_preview, name="preview"),

@@ -50,6 +50,7 @@ NAMED_URLS = {
     "surveys_dashboard:list": "dashboard/studies/",
     "surveys_dashboard:create": "dashboard/studies/new/",
     "surveys_dashboard:detail": "dashboard/studies/<slug:slug>/",
+    "surveys_dashboard:edit": "dashboard/studies/<slug:slug>/edit/",
     "surveys_dashboard:open": "dashboard/studies/<slug:slug>/open/",
     "surveys_dashboard:close": "dashboard/studies/<slug:slug>/close/",
     "surveys_dashboard:preview": "dashboard/studies/<slug:slug>/preview/",

@@ -69,6 +69,30 @@ def study_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def study_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """A draft's every setting and its pool; once open, what participants meet is fixed."""
+    study = get_object_or_404(Study, slug=slug)
+    if study.state != Study.State.DRAFT:
+        messages.error(request, f"Study {slug} is {study.state}; only a draft can be edited.")
+        return redirect("surveys_dashboard:detail", slug)
+    form = StudyForm(request.POST if request.method == "POST" else None, instance=study)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            if Study.objects.select_for_update().get(pk=study.pk).state != Study.State.DRAFT:
+                messages.error(request, f"Study {slug} was opened meanwhile; it was not changed.")
+                return redirect("surveys_dashboard:detail", slug)
+            study = form.save(commit=False)
+            study.exclusion_rules = form.cleaned_data["rules_json"]
+            study.save()
+            study.set_pool(form.cleaned_data["pool"])
+        messages.success(request, f"Draft {study.slug} saved.")
+        return redirect("surveys_dashboard:detail", study.slug)
+    previews = study.participants.filter(preview=True).exists()
+    context = {"form": form, "study": study, "previews": previews}
+    return render(request, "dashboard/study_form.html", context)
+
+
+@login_required
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(_with_progress(Study.objects.all()), slug=slug)
     pool = (

@@ -208,6 +208,16 @@ class Study(models.Model):
             added += created
         return added
 
+    def set_pool(self, stimuli) -> None:
+        """Makes a draft's pool exactly these excerpts, as an edit of the draft chose them.
+        The draft's preview sessions go first: their trials drew on the pool being changed."""
+        if self.state != self.State.DRAFT:
+            raise ValidationError("The pool of an open or closed study cannot change.")
+        self.participants.filter(preview=True).delete()
+        chosen = [stimulus.pk for stimulus in stimuli]
+        self.items.filter(role=StudyStimulus.Role.POOL).exclude(stimulus_id__in=chosen).delete()
+        self.add_stimuli(stimuli)
+
     @property
     def is_pair(self) -> bool:
         return self.design == self.Design.PAIR
@@ -276,6 +286,10 @@ class Study(models.Model):
             )
         if not self.time_limit_minutes:
             found.append("Give participants a time limit of at least one minute.")
+        if not self.target_participants:
+            found.append(
+                "Set a target of at least one participant: with 0, everyone is turned away."
+            )
         try:
             found += unmet_rules(self.exclusion_rules, self.headphone_trials, self.attention_checks)
         except ValueError as error:

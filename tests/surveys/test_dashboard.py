@@ -87,6 +87,79 @@ def test_bad_form_input_changes_nothing(researcher):
     assert not Study.objects.exists()
 
 
+def _form_of(study: Study, **changes) -> dict:
+    """What the edit page's form posts back unchanged, with `changes`."""
+    fields = [
+        "slug",
+        "title",
+        "design",
+        "consent_text",
+        "instructions",
+        "trials_per_participant",
+        "attention_checks",
+        "headphone_trials",
+        "screen_out_message",
+        "target_participants",
+        "overbooking",
+        "time_limit_minutes",
+    ]
+    data = {name: getattr(study, name) for name in fields}
+    data["pool"] = list(study.items.values_list("stimulus_id", flat=True))
+    data["rules_json"] = json.dumps(study.exclusion_rules)
+    return data | changes
+
+
+def test_a_draft_is_edited_until_it_can_open(researcher):
+    study = draft_study(target_participants=0)
+    page = researcher.get(f"/dashboard/studies/{study.slug}/").content.decode()
+    assert "with 0, everyone is turned away" in page and "/edit/" in page
+    assert study.participants.create(preview=True)
+    kept = list(study.items.values_list("stimulus_id", flat=True))[1:]
+    response = researcher.post(
+        f"/dashboard/studies/{study.slug}/edit/",
+        _form_of(study, target_participants=30, pool=kept, title="Renamed"),
+    )
+    assert response.status_code == 302
+    study.refresh_from_db()
+    assert (study.title, study.target_participants) == ("Renamed", 30)
+    assert sorted(study.items.values_list("stimulus_id", flat=True)) == sorted(kept)
+    assert not study.participants.exists()  # its preview drew on the old pool
+    researcher.post(f"/dashboard/studies/{study.slug}/open/")
+    study.refresh_from_db()
+    assert study.state == "open"
+    response = researcher.post(
+        f"/dashboard/studies/{study.slug}/edit/", _form_of(study, title="Late"), follow=True
+    )
+    assert b"only a draft can be edited" in response.content
+    assert Study.objects.get(pk=study.pk).title == "Renamed"
+
+
+def test_a_bad_edit_changes_nothing(researcher):
+    study = draft_study()
+    before = sorted(study.items.values_list("stimulus_id", flat=True))
+    response = researcher.post(
+        f"/dashboard/studies/{study.slug}/edit/",
+        _form_of(study, trials_per_participant=3, pool=before[:1], title="Changed"),
+    )
+    assert response.status_code == 200 and b"even number" in response.content
+    study.refresh_from_db()
+    assert study.title == "Listening study"
+    assert sorted(study.items.values_list("stimulus_id", flat=True)) == before
+
+
+def test_a_pair_study_takes_an_odd_number_of_pairs(researcher):
+    study = draft_study(design=Study.Design.PAIR, attention=0)
+    for pairs, accepted in ((1, False), (3, True)):
+        response = researcher.post(
+            f"/dashboard/studies/{study.slug}/edit/",
+            _form_of(study, trials_per_participant=pairs, attention_checks=0),
+        )
+        assert (response.status_code == 302) is accepted
+        if not accepted:
+            assert b"at least two pairs" in response.content
+    assert Study.objects.get(pk=study.pk).trials_per_participant == 3
+
+
 def test_opening_a_study_whose_rules_exclude_everyone_explains_why(researcher):
     study = draft_study(headphone_trials=3, exclusion_rules={"headphone_min_correct": 5})
     response = researcher.post(f"/dashboard/studies/{study.slug}/open/", follow=True)
