@@ -124,8 +124,9 @@ def build_pair_report(
     report.experience = pairs.experience_table(data, list(experience_levels or []), level)
     notes.append(
         f"pc is the proportion of pairs in which the person's excerpt was chosen, shown with "
-        f"{level:.0%} intervals that allow for participants and pairs both (crossed-design "
-        "cluster-robust variances, never below what either alone gives); 50% is chance."
+        f"{level:.0%} intervals that allow for participants, the person's excerpts and the "
+        "machine's, each heard in many pairs (three-way cluster-robust variance, never below "
+        "what any one of them alone gives); 50% is chance."
     )
     notes.append(
         f"'Indistinguishable' requires an equivalence test (TOST) showing pc within "
@@ -134,8 +135,10 @@ def build_pair_report(
         "neither is shown is inconclusive."
     )
     notes.append(
-        "d' = sqrt(2) z(pc), the 2AFC observer's sensitivity, on the same scale as the single "
-        "design's d'; its interval is the pc interval's ends put through the same function."
+        "d' = sqrt(2) z(pc), the 2AFC observer's sensitivity, on the single design's d' scale "
+        "for unbiased listeners alike in sensitivity (listeners who differ, or favour one "
+        "position, pull it towards 0); its interval is the pc interval's ends put through the "
+        "same function."
     )
     notes.append(
         "A/B order was counterbalanced: a preference for one position (the position line) "

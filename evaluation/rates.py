@@ -5,8 +5,8 @@ judgments are not independent: a pooled binomial interval would be far too narro
 group is the mean of its 0/1 judgments (a regression of the judgment on group indicators). Every
 statement the report makes is a contrast of those means: one rate (against 50%), a model against
 the human excerpts, a model against a model, and the pair design's proportion correct
-(evaluation/pairs.py: a rate of the "correct" outcome against 50%, pairs as the items). All of
-them go through ``contrast`` and take the same variance, the larger of three:
+(evaluation/pairs.py: a rate of the "correct" outcome against 50%, its two excerpts as items).
+All of them go through ``contrast`` and take the same variance, the larger of three:
 
     V_two-way = V_participant + V_item - V_cell      (Cameron, Gelbach & Miller 2011)
     V_participant                                    (one-way, clustered by participant)
@@ -50,6 +50,16 @@ of the true SD in 400-study runs where excerpts did not vary (its one-way excerp
 holds the leans) and covered 91% with 8 excerpts a source of SD 0.5. Intervals and tests use a t
 distribution with min(participants, items) - 1 degrees of freedom, the usual few-clusters guard.
 
+The pair design (evaluation/pairs.py) has two kinds of excerpt in each judgment, the person's
+and the machine's, each heard in many pairs. Its variance is Cameron, Gelbach & Miller's
+three-way one, V_participant + V_person's + V_machine's - V_pair - V_cell, floored at the largest
+one-way variance, with min(participants, person's, machine's excerpts) - 1 degrees of freedom.
+It states single rates only (pc per model), so its excerpt terms keep the leans, as CGM's do.
+
+Where every answer in a group is the same the sandwich is zero (or rounding of it): a rate then
+takes a Wilson interval on its smaller cluster count, and any other statement involving only such
+groups is left without a test rather than read as certain.
+
 Nothing here imports Django: the input is the tidy table's columns as arrays.
 """
 
@@ -65,6 +75,8 @@ from scipy import stats
 from evaluation import tidy
 
 CHANCE = 0.5
+# A standard error below this is a zero up to rounding: every answer alike.
+NO_SPREAD = 1e-9
 
 
 @dataclass(frozen=True)
@@ -74,35 +86,49 @@ class GroupRates:
     labels: tuple[str, ...]
     estimate: np.ndarray
     v_participant: np.ndarray  # one-way, clustered by participant
-    v_item: np.ndarray  # one-way, clustered by excerpt, participants' leans taken out
+    v_items: tuple[np.ndarray, ...]  # one-way per kind of excerpt, participants' leans taken out
+    v_overlap: np.ndarray  # clustered by all kinds of excerpt together (the pair); 0 for one kind
     v_cell: np.ndarray  # the same residuals, each judgment its own cluster
     n_judgments: np.ndarray
     n_participants: np.ndarray
-    n_items: np.ndarray
+    n_items: np.ndarray  # per group, distinct excerpts (of the kind with fewest, in pairs)
     group_codes: np.ndarray
     participant_codes: np.ndarray
-    item_codes: np.ndarray
+    item_codes: tuple[np.ndarray, ...]
 
     def index(self, label: str) -> int:
         return self.labels.index(label)
 
+    def all_alike(self, label: str) -> bool:
+        """Whether every answer in the group was the same (a rate of exactly 0 or 1)."""
+        return float(self.estimate[self.index(label)]) in (0.0, 1.0)
+
     def df_for(self, *labels: str) -> int:
         """Degrees of freedom for a statement about these groups: fewest clusters, minus one."""
         rows = np.isin(self.group_codes, [self.index(label) for label in labels])
-        participants = _count_distinct(self.participant_codes[rows])
-        items = _count_distinct(self.item_codes[rows])
-        return int(min(participants, items) - 1)
+        counts = [
+            _count_distinct(codes[rows]) for codes in (self.participant_codes, *self.item_codes)
+        ]
+        return int(min(counts) - 1)
 
     def variance(self, weights: np.ndarray) -> float:
-        """Variance of ``weights @ estimate``: two-way, floored at the larger one-way variance.
+        """Variance of ``weights @ estimate``: multiway, floored at the largest one-way variance.
 
-        NaN when a part cannot be estimated (a single participant, or a source with one excerpt).
+        Only the groups the weights involve take part, so a group elsewhere whose variance
+        cannot be estimated leaves this one alone. NaN when a part cannot be estimated (a
+        single participant, or a source with one excerpt).
         """
         w = np.asarray(weights, dtype=float)
-        participant = w @ self.v_participant @ w
-        item = w @ self.v_item @ w
-        two_way = participant + item - w @ self.v_cell @ w
-        return float(np.max([two_way, participant, item]))
+        used = np.flatnonzero(w)
+        w = w[used]
+
+        def part(matrix: np.ndarray) -> float:
+            return float(w @ matrix[np.ix_(used, used)] @ w)
+
+        participant = part(self.v_participant)
+        items = [part(v) for v in self.v_items]
+        multiway = participant + sum(items) - part(self.v_overlap) - part(self.v_cell)
+        return float(np.max([multiway, participant, *items]))
 
 
 def _count_distinct(codes: np.ndarray) -> int:
@@ -136,53 +162,88 @@ def _small_sample(n_clusters: np.ndarray | int) -> np.ndarray:
         return np.where(c > 1, c / (c - 1), np.nan)
 
 
+def _excerpt_variance(
+    codes: np.ndarray, group_codes: np.ndarray, n_groups: int, resid: np.ndarray, bread
+) -> np.ndarray:
+    """Clustered by one kind of excerpt, with the small-sample factor of each source's own
+    count of them (excerpts are nested in sources, or shared by the sources that use them)."""
+    meat, _ = _cluster_meat(codes, group_codes, n_groups, resid)
+    per_source = np.sqrt(_small_sample(_distinct_per_group(group_codes, codes, n_groups)))
+    return np.outer(per_source, per_source) * meat * bread
+
+
 def group_rates(
     outcome: np.ndarray,
     group: np.ndarray | pd.Series,
     participant: np.ndarray | pd.Series,
     item: np.ndarray | pd.Series,
+    crossed_item: np.ndarray | pd.Series | None = None,
 ) -> GroupRates:
-    """Mean of ``outcome`` per group with the parts of its covariance (see the module docstring)."""
+    """Mean of ``outcome`` per group with the parts of its covariance (see the module docstring).
+
+    ``crossed_item`` is a second kind of excerpt heard in the same judgment: in the pair design
+    ``item`` is the person's excerpt and ``crossed_item`` the machine's. Each kind is a cluster
+    of its own (the same chorale turns up in many pairs), and the pair, their intersection, is
+    subtracted once, as in Cameron, Gelbach & Miller's three-way variance.
+    """
     y = np.asarray(outcome, dtype=float)
     if y.size == 0:
         raise ValueError("no judgments to analyse")
     group_codes, labels = pd.factorize(pd.Series(group), sort=True)
     participant_codes = pd.factorize(pd.Series(participant))[0]
-    item_codes = pd.factorize(pd.Series(item))[0]
+    kinds = [item] if crossed_item is None else [item, crossed_item]
+    item_codes = tuple(pd.factorize(pd.Series(kind))[0] for kind in kinds)
     n_groups = len(labels)
     n = np.bincount(group_codes, minlength=n_groups).astype(float)
     mean = np.bincount(group_codes, weights=y, minlength=n_groups) / n
     resid = y - mean[group_codes]
     lean = np.bincount(participant_codes, weights=resid) / np.bincount(participant_codes)
     without_lean = resid - lean[participant_codes]
-    cells = participant_codes.astype(np.int64) * (int(item_codes.max()) + 1) + item_codes
-    cell_codes = pd.factorize(cells)[0]
-    n_items = _distinct_per_group(group_codes, item_codes, n_groups)
+    cell_codes = _combined(participant_codes, *item_codes)
+    # Taking out the leans keeps a difference between sources from collapsing (module
+    # docstring); the pair design states single rates only, where CGM's own residuals serve.
+    excerpt_resid = without_lean if crossed_item is None else resid
 
     n_obs = y.size
     regression = (n_obs - 1) / (n_obs - n_groups) if n_obs > n_groups else np.nan
     bread = np.outer(1.0 / n, 1.0 / n) * regression
     meat, count = _cluster_meat(participant_codes, group_codes, n_groups, resid)
     v_participant = _small_sample(count) * meat * bread
-    meat, _ = _cluster_meat(item_codes, group_codes, n_groups, without_lean)
-    per_source = np.sqrt(_small_sample(n_items))
-    v_item = np.outer(per_source, per_source) * meat * bread
-    meat, count = _cluster_meat(cell_codes, group_codes, n_groups, without_lean)
+    v_items = tuple(
+        _excerpt_variance(codes, group_codes, n_groups, excerpt_resid, bread)
+        for codes in item_codes
+    )
+    if crossed_item is None:
+        v_overlap = np.zeros((n_groups, n_groups))
+    else:
+        v_overlap = _excerpt_variance(
+            _combined(*item_codes), group_codes, n_groups, excerpt_resid, bread
+        )
+    meat, count = _cluster_meat(cell_codes, group_codes, n_groups, excerpt_resid)
     v_cell = _small_sample(count) * meat * bread
 
     return GroupRates(
         labels=tuple(str(label) for label in labels),
         estimate=mean,
         v_participant=v_participant,
-        v_item=v_item,
+        v_items=v_items,
+        v_overlap=v_overlap,
         v_cell=v_cell,
         n_judgments=n.astype(int),
         n_participants=_distinct_per_group(group_codes, participant_codes, n_groups),
-        n_items=n_items,
+        n_items=np.min([_distinct_per_group(group_codes, c, n_groups) for c in item_codes], axis=0),
         group_codes=group_codes,
         participant_codes=participant_codes,
         item_codes=item_codes,
     )
+
+
+def _combined(*codes: np.ndarray) -> np.ndarray:
+    """Dense codes of the combinations of several code columns (a cell, a pair)."""
+    combined = codes[0].astype(np.int64)
+    for more in codes[1:]:
+        combined = combined * (int(more.max()) + 1) + more
+    return pd.factorize(combined)[0]
 
 
 @dataclass(frozen=True)
@@ -218,12 +279,13 @@ def t_estimate(
     level: float = 0.95,
     bounds: tuple[float, float] = (-1.0, 1.0),
 ) -> Estimate:
-    """Wald-t interval and two-sided test; NaN where the data cannot support one (df < 1)."""
-    if df < 1 or not np.isfinite(se):
+    """Wald-t interval and two-sided test; NaN where the data cannot support one: df < 1, or a
+    standard error of zero (within rounding), which no finite sample of people can show."""
+    if df < 1 or not np.isfinite(se) or se < NO_SPREAD:
         return Estimate(estimate, np.nan, df, np.nan, np.nan, null, np.nan)
     q = stats.t.ppf(0.5 + level / 2, df)
     low, high = np.clip([estimate - q * se, estimate + q * se], *bounds)
-    p = float(2 * stats.t.sf(abs(estimate - null) / se, df)) if se > 0 else np.nan
+    p = float(2 * stats.t.sf(abs(estimate - null) / se, df))
     return Estimate(float(estimate), float(se), df, float(low), float(high), null, p)
 
 
@@ -251,9 +313,9 @@ def rate_estimate(
 ) -> Estimate:
     """One group's rate with its interval and its test against ``null`` (default: chance)."""
     result = contrast(rates, {label: 1.0}, null, level, bounds=(0.0, 1.0))
-    if result.se == 0:
-        # Every answer in the group was the same: the sandwich says zero, which overstates what a
-        # handful of participants can show; a Wilson interval on the smaller cluster count does not.
+    if rates.all_alike(label) and result.df >= 1:
+        # The sandwich says (about) zero, which overstates what a handful of participants can
+        # show; a Wilson interval on the smaller cluster count does not.
         i = rates.index(label)
         units = min(rates.n_participants[i], rates.n_items[i])
         low, high = wilson(rates.estimate[i] * units, units, level)

@@ -135,6 +135,39 @@ def test_all_answers_alike_get_a_wilson_interval_not_a_point():
     assert 0.5 < est.ci_low < 1.0
 
 
+def test_a_source_with_one_excerpt_leaves_the_others_their_intervals():
+    data = crossed_data(8)
+    data.loc[data.g == 2, "i"] = 999  # the third source's answers all about one excerpt
+    data = data.drop_duplicates(["p", "i"])
+    rates = group_rates(data.y, data.g.map({0: "human", 1: "a", 2: "b"}), data.p, data.i)
+    assert np.isnan(rate_estimate(rates, "b").ci_low)
+    assert np.isfinite(rate_estimate(rates, "human").ci_low)
+    assert np.isfinite(difference(rates, "a", "human").p_value)
+
+
+def test_groups_where_everyone_answered_alike_are_never_called_certain():
+    # Everybody took every excerpt of both sources for a person's: the sandwich is zero up to
+    # rounding, which would make any difference (and any equivalence) look certain.
+    data = crossed_data(9, groups=2)
+    data["y"] = 1.0
+    rates = group_rates(data.y, data.g.map({0: "human", 1: "a"}), data.p, data.i)
+    diff = difference(rates, "a", "human")
+    assert diff.estimate == 0 and np.isnan(diff.p_value) and np.isnan(diff.ci_low)
+    human = rate_estimate(rates, "human")
+    assert human.ci_high == 1.0 and 0.5 < human.ci_low < 1.0
+
+
+def test_an_all_alike_rate_gets_its_wilson_interval_whatever_other_sources_answered():
+    # Twelve people hear 5 of 20 excerpts; all say "a person" to the human ones. Their leans,
+    # taken from their other answers, must not lend the human rate a spread it does not have.
+    data = crossed_data(10, participants=12, items=20, per_participant=5, groups=2)
+    data.loc[data.g == 0, "y"] = 1.0
+    rates = group_rates(data.y, data.g, data.p, data.i)
+    human = rate_estimate(rates, rates.labels[0])
+    units = min(rates.n_participants[0], rates.n_items[0])
+    assert (human.ci_low, human.ci_high) == pytest.approx(wilson(units, units))
+
+
 @st.composite
 def small_tables(draw):
     n = draw(st.integers(4, 60))
