@@ -20,6 +20,7 @@ from evaluation.summary import (
     exclusion_counts,
     funnel_counts,
     records,
+    unplanned_alpha_note,
     unplanned_margin_note,
 )
 
@@ -86,7 +87,7 @@ def build_pair_report(
     frame = pairs.validate(frame)
     funnel = tidy.validate_funnel(funnel) if funnel is not None else None
     data = pairs.analysed(frame)
-    notes: list[str] = []
+    notes: list[str] = [note] if (note := unplanned_alpha_note(alpha)) else []
     if preregistered_margin is not None and not math.isclose(margin, preregistered_margin):
         notes.append(
             unplanned_margin_note(

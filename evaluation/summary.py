@@ -331,6 +331,17 @@ def unplanned_margin_note(name: str, here: str, planned: str, verdicts: str) -> 
     )
 
 
+def unplanned_alpha_note(alpha: float) -> str | None:
+    """The note a report carries when computed at another alpha than every study is planned at:
+    a level chosen after seeing the answers can turn any verdict, so they only suggest."""
+    if math.isclose(alpha, DEFAULT_ALPHA):
+        return None
+    return (
+        f"Alpha here is {alpha:g}, not the {DEFAULT_ALPHA:g} the study was planned at: treat "
+        "every verdict as exploratory."
+    )
+
+
 def build_report(
     frame: pd.DataFrame,
     funnel: pd.DataFrame | None = None,
@@ -354,7 +365,7 @@ def build_report(
     frame = tidy.validate(frame)
     funnel = tidy.validate_funnel(funnel) if funnel is not None else None
     data = tidy.analysed(frame)
-    notes: list[str] = []
+    notes: list[str] = [note] if (note := unplanned_alpha_note(alpha)) else []
     if preregistered_margin is not None and not math.isclose(margin, preregistered_margin):
         notes.append(
             unplanned_margin_note(

@@ -248,9 +248,10 @@ def learning_line(valid_nll: float | None, baseline_nll: float | None) -> str:
     if valid_nll is None or baseline_nll is None:
         return "no validation NLL yet"
     share = 100 * (1 - valid_nll / baseline_nll)
+    side = "below" if share >= 0 else "above"
     return (
         f"valid NLL {valid_nll:.4f} per step; marginal baseline {baseline_nll:.4f} "
-        f"(a model that ignores its input): {share:.1f}% below it"
+        f"(a model that ignores its input): {abs(share):.1f}% {side} it"
     )
 
 

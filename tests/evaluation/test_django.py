@@ -244,3 +244,7 @@ def test_the_margins_fixed_at_opening_are_the_defaults_and_a_change_is_flagged()
     notes = json.loads(other.getvalue())["notes"]
     assert any("'listeners cannot tell' verdicts as exploratory" in note for note in notes)
     assert not any("'passes' verdicts" in note for note in notes)
+    other = io.StringIO()
+    call_command("report", study.slug, "--json", "--alpha", "0.4", stdout=other)
+    notes = json.loads(other.getvalue())["notes"]
+    assert any("Alpha here is 0.4, not the 0.05" in note for note in notes)

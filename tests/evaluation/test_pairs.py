@@ -196,3 +196,11 @@ def test_the_report_shows_every_part_and_serialises():
     text = report_text(report)
     for words in ("pc", "d'", "TOST", "Position", "BachBot's table", "exploratory"):
         assert words in text
+
+
+def test_a_report_at_another_alpha_calls_its_verdicts_exploratory():
+    frame = simulate_pair_study(PairDesign(model_pcs={"bachbot": 0.6}), seed=2)
+    planned = build_pair_report(frame, margin=0.1, preregistered_margin=0.1)
+    assert not any("exploratory" in note for note in planned.notes)
+    loose = build_pair_report(frame, margin=0.1, alpha=0.3, preregistered_margin=0.1)
+    assert any("Alpha here is 0.3, not the 0.05" in note for note in loose.notes)

@@ -11,6 +11,7 @@ from generation.training import (
     TrainConfig,
     TrainingData,
     evaluate_pieces,
+    learning_line,
     load_checkpoint,
     train,
 )
@@ -163,3 +164,9 @@ def test_piece_evaluation_scores_every_frame_once(tmp_path, model):
     scores = evaluate_pieces(network, config, test, torch.device("cpu"))
     assert scores["steps"] == 33
     assert 0 < scores["nll"] < 10 * np.log(2) * 3
+
+
+def test_the_learning_line_says_which_side_of_the_baseline_a_run_is():
+    assert learning_line(3.0, 4.0).endswith("25.0% below it")
+    assert learning_line(4.2, 4.0).endswith("5.0% above it")
+    assert learning_line(None, 4.0) == "no validation NLL yet"
