@@ -80,7 +80,9 @@ COLUMNS = (
 
 STARTED = "started"
 CONSENTED = "consented"
-FUNNEL_STEPS = (STARTED, CONSENTED, HEADPHONE_PASSED, ATTENTION_PASSED, COMPLETED)
+# In the order a participant passes them: the attention checks are scored when the study is
+# completed, so someone still taking part has dropped out of nothing before "completed".
+FUNNEL_STEPS = (STARTED, CONSENTED, HEADPHONE_PASSED, COMPLETED, ATTENTION_PASSED)
 FUNNEL_COLUMNS = (PARTICIPANT, *FUNNEL_STEPS)
 
 

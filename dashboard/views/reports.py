@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 
 from evaluation import exports, pair_summary, tidy
 from evaluation.dataset import (
@@ -36,8 +37,8 @@ FUNNEL_WORDS = {
     tidy.STARTED: "recorded (from consent on)",
     tidy.CONSENTED: "gave consent",
     tidy.HEADPHONE_PASSED: "passed the headphone check",
-    tidy.ATTENTION_PASSED: "passed the attention checks",
-    tidy.COMPLETED: "completed the study",
+    tidy.COMPLETED: "completed the study (given the completion code)",
+    tidy.ATTENTION_PASSED: "passed the attention checks (scored on completion)",
     "analysed": "analysed (kept by the exclusion rules)",
 }
 
@@ -138,10 +139,16 @@ def _funnel_words(rows: list[dict]) -> None:
 
 
 def _openings(study: Study) -> dict:
+    """What the funnel's note counts beside it: link openings, screen-outs, and those who are
+    still taking the study (not completed, their place still held), not yet dropped."""
+    counted = study.participants.filter(preview=False)
     return {
         "link_openings": openings(study),
-        "screened_out": study.participants.filter(
-            preview=False, screened_out_at__isnull=False
+        "screened_out": counted.filter(screened_out_at__isnull=False).count(),
+        "in_progress": counted.filter(
+            completed_at__isnull=True,
+            screened_out_at__isnull=True,
+            reserved_until__gt=timezone.now(),
         ).count(),
     }
 

@@ -30,6 +30,7 @@ from evaluation.summary import (
     Headline,
     build_report,
     decision_intervals,
+    funnel_counts,
     headline,
 )
 
@@ -156,6 +157,27 @@ def test_funnel_and_exclusions_are_counted(big_report):
     assert row["participants"] == excluded
     assert row["judgments"] == excluded * 3 * 16
     assert report.totals["judgments_analysed"] == (300 - excluded) * 3 * 16
+
+
+def test_someone_still_taking_the_study_has_not_failed_its_attention_checks():
+    # Attention checks are scored on completion: a participant half-way through has no score
+    # yet, and must count as not yet completed, not as dropped at the attention step.
+    funnel = tidy.validate_funnel(
+        pd.DataFrame(
+            {
+                tidy.PARTICIPANT: ["done", "half-way", "careless"],
+                tidy.STARTED: True,
+                tidy.CONSENTED: True,
+                tidy.HEADPHONE_PASSED: True,
+                tidy.COMPLETED: [True, False, True],
+                tidy.ATTENTION_PASSED: [True, False, False],
+            }
+        )
+    )
+    steps = funnel_counts(funnel, tidy.empty()).set_index("step")
+    assert steps.loc[tidy.COMPLETED, "participants"] == 2
+    assert steps.loc[tidy.COMPLETED, "dropped"] == 1
+    assert steps.loc[tidy.ATTENTION_PASSED, "participants"] == 1
 
 
 def test_inference_uses_only_kept_rows(big_report):

@@ -10,7 +10,7 @@ from django.test import Client
 
 from surveys.models import Study
 from tests.surveys.factories import draft_study, make_attention_clips, make_stimuli, open_study
-from tests.surveys.helpers import take_study
+from tests.surveys.helpers import agree, follow, take_study
 
 pytestmark = pytest.mark.django_db
 
@@ -60,10 +60,14 @@ def test_create_open_and_follow_a_study(researcher):
     take_study(Client(), "pilot")
     page = researcher.get("/dashboard/studies/pilot/").content.decode()
     assert "1 of 10 completed" in page and "/s/pilot/" in page and "PROLIFIC_PID" in page
-    assert "1 link openings" in page and "1 of 12 places taken" in page
+    assert "1 link opening ·" in page and "1 of 12 places taken" in page
     assert 'href="/reports/pilot/"' in page
     listing = researcher.get("/dashboard/studies/").content.decode()
     assert "pilot" in listing and 'href="/reports/pilot/"' in listing
+    half_way = Client()
+    agree(half_way, follow(half_way, "/s/pilot/"))
+    report = researcher.get("/reports/pilot/").content.decode()
+    assert "1 participant is still taking the study" in report
     researcher.post("/dashboard/studies/pilot/close/")
     assert Study.objects.get(slug="pilot").state == "closed"
 

@@ -181,7 +181,7 @@ def test_the_dashboard_counts_previews_apart(researcher):
         take_study(researcher, study.slug)
     take_study(Client(), study.slug)
     page = researcher.get(f"/dashboard/studies/{study.slug}/").content.decode()
-    assert "1 link openings" in page and "1 consented" in page
+    assert "1 link opening ·" in page and "1 consented" in page
     assert "1 of 5 completed" in page
     assert "2 preview sessions" in page
     listing = researcher.get("/dashboard/studies/").content.decode()
