@@ -428,6 +428,15 @@ class StudyForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["pool"].initial = list(self.instance.stimuli.values_list("id", flat=True))
 
+    def clean_slug(self) -> str:
+        """Lower case: people retype a study link from a poster or a message in lower case, and
+        "MyStudy" and "mystudy" would be two studies."""
+        slug = self.cleaned_data["slug"].lower()
+        taken = Study.objects.filter(slug=slug).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(f"A study called {slug} exists already.")
+        return slug
+
     def clean_design(self) -> str:
         """A form that leaves the design out (an older page, a script) means today's design."""
         return self.cleaned_data.get("design") or Study.Design.SINGLE

@@ -33,11 +33,26 @@ class StimulusAdmin(admin.ModelAdmin):
     readonly_fields = ["token", "created"]
 
 
+def _is_draft(study: Study | None) -> bool:
+    return study is None or study.state == Study.State.DRAFT
+
+
 class StudyStimulusInline(admin.TabularInline):
+    """The pool; fixed once the study opens, as participants' trials draw on it."""
+
     model = StudyStimulus
     extra = 0
     raw_id_fields = ["stimulus", "batch"]
     fields = ["stimulus", "role", "source_kind", "source", "batch"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return _is_draft(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return _is_draft(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return _is_draft(obj) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Study)
@@ -56,6 +71,13 @@ class StudyAdmin(admin.ModelAdmin):
     readonly_fields = ["frozen_rules", "opened_at", "closed_at", "created"]
     filter_horizontal = ["attention_clips"]
     inlines = [StudyStimulusInline]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        """Everything, once the study has opened: its design is what its participants met
+        (open and close it from the dashboard)."""
+        if _is_draft(obj):
+            return self.readonly_fields
+        return [field.name for field in Study._meta.fields] + ["attention_clips"]
 
 
 @admin.register(Participant)

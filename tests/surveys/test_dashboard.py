@@ -138,6 +138,15 @@ def test_a_draft_is_edited_until_it_can_open(researcher):
     assert Study.objects.get(pk=study.pk).title == "Renamed"
 
 
+def test_a_study_link_is_lower_case_whatever_the_researcher_typed(researcher):
+    draft_study("existing")
+    study = draft_study("mixed")
+    researcher.post(f"/dashboard/studies/{study.slug}/edit/", _form_of(study, slug="MyStudy"))
+    assert Study.objects.filter(slug="mystudy").exists()
+    response = researcher.post("/dashboard/studies/mystudy/edit/", _form_of(study, slug="Existing"))
+    assert b"A study called existing exists already." in response.content
+
+
 def test_a_bad_edit_changes_nothing(researcher):
     study = draft_study()
     before = sorted(study.items.values_list("stimulus_id", flat=True))
@@ -211,6 +220,18 @@ def test_admin_lists_render(admin_client):
     open_study()
     for page in ("study", "participant", "trial", "answer", "headphonetrial", "attentionclip"):
         assert admin_client.get(f"/admin/surveys/{page}/").status_code == 200
+
+
+def test_the_admin_cannot_change_an_open_studys_design(admin_client):
+    study = open_study()
+    url = f"/admin/surveys/study/{study.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert 'name="trials_per_participant"' not in page and 'name="items-0-stimulus"' not in page
+    admin_client.post(url, {"trials_per_participant": 40, "title": "Changed"})
+    study.refresh_from_db()
+    assert (study.trials_per_participant, study.title) == (4, "Listening study")
+    draft = admin_client.get(f"/admin/surveys/study/{draft_study('other').pk}/change/")
+    assert 'name="trials_per_participant"' in draft.content.decode()
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")

@@ -109,7 +109,8 @@ BAR = {"file": sys.stdout, "disable": None, "mininterval": 0.5}
 
 CONSENT = (
     "This is a demonstration of a listening study. You will hear short music excerpts and say "
-    "whether a person or a computer composed each one. Your answers stay on this computer."
+    "whether a person or a computer composed each one. Your answers are stored without your "
+    "name and used for nothing but this demonstration."
 )
 
 
