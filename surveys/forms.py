@@ -96,6 +96,8 @@ class QuestionnaireForm(forms.Form):
         error_messages={
             "required": "Please write a number of years (0 if never).",
             "invalid": "Please write a number of years, such as 0, 2 or 3.5.",
+            "min_value": "Please write 0 or more years (0 if never).",
+            "max_value": f"Please write at most {MAX_TRAINING_YEARS:g} years.",
         },
     )
 

@@ -229,5 +229,10 @@ def test_questionnaire_rejects_missing_answers():
     while "/t/" in response.request["PATH_INFO"]:
         response = follow(client, response.request["PATH_INFO"], ANSWER)
     bad = client.post(f"/s/{study.slug}/questions/", {**QUESTIONNAIRE, "mt3": ""})
-    assert b"Please answer every question" in bad.content
+    assert b"Please check the answers marked below" in bad.content
+    assert not participant_of(client, study.slug).completed
+    negative = {**QUESTIONNAIRE, "musical_training_years": "-1"}
+    bad = client.post(f"/s/{study.slug}/questions/", negative)
+    assert b"Please write 0 or more years (0 if never)." in bad.content
+    assert b"Ensure this value" not in bad.content
     assert not participant_of(client, study.slug).completed
