@@ -135,6 +135,11 @@ def build_pair_report(
         f"reject. Both are Holm-corrected across models at alpha {alpha}; a model for which "
         "neither is shown is inconclusive."
     )
+    if not report.training.empty or not report.experience.empty:
+        notes.append(
+            "The rows by musical training and by experience are exploratory: their tests of 50% "
+            "are not corrected for how many groups there are."
+        )
     notes.append(
         "d' = sqrt(2) z(pc), the 2AFC observer's sensitivity, on the single design's d' scale "
         "for unbiased listeners alike in sensitivity (listeners who differ, or favour one "

@@ -430,6 +430,12 @@ def build_report(
     report.musicality_counts = musicality_counts(data)
     report.training = training_table(data, margin, d_prime_margin, alpha, level)
     report.items = item_table(data, level)
+    if not report.training.empty or len(report.batches) > len(report.sources):
+        notes.append(
+            "Only the verdicts per model keep the stated error rate. Those per batch and per "
+            "musical-training group are each Holm-corrected within their own table, not with "
+            "the models' and each other's: read them as exploratory."
+        )
     notes.append(
         f"Rates and d' are shown with {level:.0%} intervals that allow for participants and "
         "excerpts both (crossed-design cluster-robust variances, never below what either alone "

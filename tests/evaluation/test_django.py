@@ -233,7 +233,7 @@ def test_the_margins_fixed_at_opening_are_the_defaults_and_a_change_is_flagged()
     report = json.loads(planned.getvalue())
     assert report["settings"]["margin"] == 0.15
     assert report["settings"]["d_prime_margin"] == 0.5
-    assert not any("exploratory" in note for note in report["notes"])
+    assert not any("verdicts as exploratory" in note for note in report["notes"])
     other = io.StringIO()
     call_command("report", study.slug, "--json", "--margin", "0.1", stdout=other)
     notes = json.loads(other.getvalue())["notes"]

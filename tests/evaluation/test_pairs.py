@@ -193,6 +193,7 @@ def test_the_report_shows_every_part_and_serialises():
     assert [row["source"] for row in data["models"]] == ["bachbot"]
     assert data["position"]["chose_a"] + data["position"]["chose_b"] == len(frame)
     assert len(data["experience"]) == 4 and len(data["training"]) == 2
+    assert any("by experience are exploratory" in note for note in data["notes"])
     text = report_text(report)
     for words in ("pc", "d'", "TOST", "Position", "BachBot's table", "exploratory"):
         assert words in text
@@ -201,6 +202,6 @@ def test_the_report_shows_every_part_and_serialises():
 def test_a_report_at_another_alpha_calls_its_verdicts_exploratory():
     frame = simulate_pair_study(PairDesign(model_pcs={"bachbot": 0.6}), seed=2)
     planned = build_pair_report(frame, margin=0.1, preregistered_margin=0.1)
-    assert not any("exploratory" in note for note in planned.notes)
+    assert not any("Alpha here" in note for note in planned.notes)
     loose = build_pair_report(frame, margin=0.1, alpha=0.3, preregistered_margin=0.1)
     assert any("Alpha here is 0.3, not the 0.05" in note for note in loose.notes)

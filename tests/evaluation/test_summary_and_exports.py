@@ -182,6 +182,7 @@ def test_someone_still_taking_the_study_has_not_failed_its_attention_checks():
 
 def test_inference_uses_only_kept_rows(big_report):
     report, frame, _ = big_report
+    assert any("Only the verdicts per model keep the stated error rate" in n for n in report.notes)
     assert report.sources["judgments"].sum() == (~frame[tidy.EXCLUDED]).sum()
 
 
