@@ -12,7 +12,11 @@ enough, and the functions say so instead of returning a huge n. A model's differ
 excerpts adds the two variances; that ignores the (positive) covariance from shared participants,
 which makes the answer slightly conservative.
 
-Power is computed with the normal approximation; n is the smallest integer reaching the target.
+Power is computed as the report tests: a t reference on min(participants, excerpts of the two
+sources) - 1 degrees of freedom, the statistic taken as a shifted central t. With few excerpts
+the t is much wider than the normal (2.13 against 1.96 with 8 a source), and a plan on the normal
+promised 0.80 where the report's test reached 0.70-0.78. n is the smallest integer reaching the
+target.
 
 The report Holm-corrects its verdicts across the models of a study. Planning for ``models`` models
 tests each at alpha / models, Holm's strictest step: Holm rejects whatever Bonferroni rejects, so
@@ -50,6 +54,10 @@ class Design:
         if self.item_sd < 0:
             raise ValueError("item_sd must be >= 0")
 
+    def df(self, participants: float) -> float:
+        """Degrees of freedom of the report's test of a difference between two sources."""
+        return min(participants, 2 * self.items_per_source) - 1
+
     @property
     def design_effect(self) -> float:
         return 1 + (self.trials_per_source - 1) * self.icc
@@ -83,21 +91,24 @@ def _check_rate(name: str, value: float) -> None:
         raise ValueError(f"{name} must be strictly between 0 and 1, got {value}")
 
 
-def difference_power(se: float, diff: float, alpha: float) -> float:
-    """Power of a two-sided z test of a true difference ``diff`` with standard error ``se``."""
-    z = stats.norm.ppf(1 - alpha / 2)
-    return float(stats.norm.cdf(abs(diff) / se - z) + stats.norm.cdf(-abs(diff) / se - z))
+def difference_power(se: float, diff: float, alpha: float, df: float = np.inf) -> float:
+    """Power of a two-sided t test (``df`` degrees of freedom; the normal when infinite) of a
+    true difference ``diff`` with standard error ``se``."""
+    if df < 1:
+        return 0.0
+    t = stats.t(df)
+    q = t.ppf(1 - alpha / 2)
+    return float(t.cdf(abs(diff) / se - q) + t.cdf(-abs(diff) / se - q))
 
 
-def tost_power(se: float, diff: float, margin: float, alpha: float) -> float:
-    """Power of TOST (normal) to show |true diff| < margin when the true difference is ``diff``."""
-    z = stats.norm.ppf(1 - alpha)
-    return float(
-        max(
-            0.0,
-            stats.norm.cdf((margin - diff) / se - z) - stats.norm.cdf((-margin - diff) / se + z),
-        )
-    )
+def tost_power(se: float, diff: float, margin: float, alpha: float, df: float = np.inf) -> float:
+    """Power of TOST (t on ``df`` degrees of freedom) to show |true diff| < margin when the true
+    difference is ``diff``."""
+    if df < 1:
+        return 0.0
+    t = stats.t(df)
+    q = t.ppf(1 - alpha)
+    return float(max(0.0, t.cdf((margin - diff) / se - q) - t.cdf((-margin - diff) / se + q)))
 
 
 def _smallest_n(power_at, target: float, limit_power: float, what: str) -> tuple[int, float, float]:
@@ -139,7 +150,7 @@ def participants_for_difference(
 
     def at(n: float) -> tuple[float, float]:
         se = np.sqrt(design.variance(human_rate, n) + design.variance(model_rate, n))
-        return difference_power(se, diff, alpha), float(se)
+        return difference_power(se, diff, alpha, design.df(n)), float(se)
 
     limit = at(np.inf)[0] if design.item_sd > 0 else 1.0
     return PowerResult(*_smallest_n(at, power, limit, "difference"), design.design_effect)
@@ -170,7 +181,7 @@ def participants_for_equivalence(
 
     def at(n: float) -> tuple[float, float]:
         se = np.sqrt(design.variance(human_rate, n) + design.variance(model_rate, n))
-        return tost_power(se, diff, margin, alpha), float(se)
+        return tost_power(se, diff, margin, alpha, design.df(n)), float(se)
 
     limit = at(np.inf)[0] if design.item_sd > 0 else 1.0
     return PowerResult(*_smallest_n(at, power, limit, "equivalence"), design.design_effect)

@@ -5,6 +5,7 @@ from statsmodels.stats.power import NormalIndPower
 
 from evaluation.power import (
     Design,
+    difference_power,
     participants_for_difference,
     participants_for_equivalence,
     tost_power,
@@ -12,14 +13,34 @@ from evaluation.power import (
 
 
 def test_one_trial_each_matches_the_textbook_two_proportion_formula():
-    # m = 1 and no clustering: the classic n per group for two independent proportions, which
-    # statsmodels gives for the standardised effect (p1 - p0) / sqrt((p1 q1 + p0 q0) / 2).
+    # m = 1, no clustering, excerpts without end: the classic n per group for two independent
+    # proportions, which statsmodels gives (normal) for the standardised effect
+    # (p1 - p0) / sqrt((p1 q1 + p0 q0) / 2); the t on n - 1 degrees of freedom adds a hair.
     p0, p1 = 0.5, 0.4
     effect = (p0 - p1) / np.sqrt((p0 * (1 - p0) + p1 * (1 - p1)) / 2)
     ref = NormalIndPower().solve_power(effect_size=effect, alpha=0.05, power=0.8, ratio=1.0)
-    result = participants_for_difference(p0, p1, Design(trials_per_source=1, icc=0.0))
-    assert result.participants == int(np.ceil(ref))
+    design = Design(trials_per_source=1, icc=0.0, items_per_source=10**6)
+    result = participants_for_difference(p0, p1, design)
+    assert int(np.ceil(ref)) <= result.participants <= int(np.ceil(ref)) + 2
     assert result.design_effect == 1
+
+
+def test_few_excerpts_plan_on_the_reports_t_not_the_normal():
+    # 8 excerpts a source: the report tests a difference on 15 degrees of freedom.
+    se, diff, alpha = 0.04, 0.1, 0.05
+    q = stats.t.ppf(0.975, 15)
+    expected = stats.t.cdf(diff / se - q, 15) + stats.t.cdf(-diff / se - q, 15)
+    assert difference_power(se, diff, alpha, df=15) == pytest.approx(expected)
+    assert difference_power(se, diff, alpha, df=15) < difference_power(se, diff, alpha)
+    few = Design(trials_per_source=8, icc=0.05, items_per_source=8, item_sd=0.02)
+    n = participants_for_equivalence(0.6, margin=0.1, design=few).participants
+
+    def se(k: int) -> float:
+        return np.sqrt(2 * few.variance(0.6, k))
+
+    assert tost_power(se(n), 0.0, 0.1, 0.05, df=15) >= 0.8
+    on_the_normal = next(k for k in range(2, n + 1) if tost_power(se(k), 0.0, 0.1, 0.05) >= 0.8)
+    assert on_the_normal < n  # the normal would have promised 0.80 with too few people
 
 
 def test_more_trials_need_fewer_participants_but_clustering_costs():
@@ -38,7 +59,7 @@ def test_result_is_the_smallest_n_reaching_the_power():
 
     def power_at(n):
         se = np.sqrt(design.variance(0.55, n) + design.variance(0.57, n))
-        return tost_power(se, 0.02, 0.1, 0.05)
+        return tost_power(se, 0.02, 0.1, 0.05, design.df(n))
 
     assert power_at(result.participants - 1) < 0.8 <= power_at(result.participants)
 
