@@ -454,7 +454,10 @@ def build_report(
         f"'Listeners cannot tell' requires an equivalence test showing d' within "
         f"±{d_prime_margin:g}; 'listeners can tell' requires the test of d' = 0 to reject. Each "
         "participant's rates get the log-linear correction, which pulls d' towards 0; d', its "
-        "intervals and both tests are read on the scale of the true d', undoing that pull."
+        "intervals and both tests are read on the scale of the true d', undoing that pull. "
+        "That reading assumes listeners alike in sensitivity: where they differ (a spread of "
+        "0.5 or more in their own d'), 'cannot tell' is said of models listeners can tell too "
+        "often, so the rate verdicts above are the ones to rely on."
     )
     notes.append(
         "d' and c intervals allow for the excerpts as well as the participants (two-way "
