@@ -9,11 +9,16 @@ same --studies and --seed. The baselines run in the same process on the same stu
   SD, and the false-pass rate of TOST (alpha 0.05) for a model exactly on the 10-point margin;
 - d': the mean corrected d' compared with 0 and +-0.3 as it stands ("plain"), against the
   yardstick of evaluation/d_prime_bias.py; the size of the test of d' = 0 for an undetectable
-  model, and the false "cannot tell" rate for a model exactly on the 0.3 margin.
+  model, and the false "cannot tell" rate for a model exactly on the 0.3 margin; then, as a
+  known limit, the same with listeners who differ in their own d' (SD 0.5 and 1.0);
+- the pair design's pc: the three-way variance (participant, person's excerpt, machine's excerpt)
+  against clustering by the pair, in studies at BachBot's scale where excerpts differ; coverage at
+  pc 0.6, the test of 50% at pc 0.5, TOST's false "indistinguishable" at pc 0.6 (10-point margin).
 
     python bench/error_rates.py [--studies 1000] [--seed 0]
 
-Wants: coverage >= 93% and false passes <= 6% for the rates, sizes <= 6% for d' (alpha 5%).
+Wants: coverage >= 93% and false passes <= 6% for the rates and pairs, sizes <= 6% for d'
+(alpha 5%).
 The README's statistics table quotes this script's output.
 """
 
@@ -31,11 +36,14 @@ from scipy import stats  # noqa: E402
 from evaluation import tidy  # noqa: E402
 from evaluation.calibration import (  # noqa: E402
     D_PRIME_DESIGNS,
+    D_PRIME_SPREAD_DESIGNS,
     MODEL,
+    PAIR_DESIGNS,
     RATE_DESIGNS,
     d_prime_errors,
     difference_errors,
     on_the_margin,
+    pair_errors,
 )
 from evaluation.simulate import StudyDesign, simulate_study  # noqa: E402
 
@@ -96,6 +104,25 @@ def main() -> None:
             f" | {down.plain_passed:.1%} -> {down.passed:.1%}",
             flush=True,
         )
+    print(f"\nPair design, {n} studies per design and truth (by the pair -> three-way, ours)")
+    print("design | coverage at pc 0.6 | told apart at pc 0.5 | indistinguishable at pc 0.6")
+    for name, design in PAIR_DESIGNS.items():
+        on_margin = pair_errors(design, 0.5 + MARGIN, MARGIN, ALPHA, n, seed)
+        at_chance = pair_errors(design, 0.5, MARGIN, ALPHA, n, seed)
+        print(
+            f"{name} | {on_margin.pair_coverage:.1%} -> {on_margin.coverage:.1%}"
+            f" | {at_chance.pair_told_apart:.1%} -> {at_chance.told_apart:.1%}"
+            f" | {on_margin.pair_indistinguishable:.1%} -> {on_margin.indistinguishable:.1%}",
+            flush=True,
+        )
+    print("\nA known limit: listeners who differ in sensitivity (ours only)")
+    print("design | test of d' = 0 at d' = 0 | TOST at d' = +0.3 | TOST at d' = -0.3")
+    for name, design in D_PRIME_SPREAD_DESIGNS.items():
+        zero, up, down = (
+            d_prime_errors(design, truth, D_MARGIN, ALPHA, n, seed)
+            for truth in (0.0, D_MARGIN, -D_MARGIN)
+        )
+        print(f"{name} | {zero.rejected:.1%} | {up.passed:.1%} | {down.passed:.1%}", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import optimize, stats
 
-from evaluation import tidy
+from evaluation import pairs, tidy
 from evaluation.d_prime_bias import d_prime_scale
 from evaluation.detection import group_sdt
 from evaluation.equivalence import tost, tost_between
-from evaluation.rates import difference, group_rates
-from evaluation.simulate import StudyDesign, simulate_study
+from evaluation.rates import Estimate, difference, group_rates, rate_estimate
+from evaluation.simulate import PairDesign, StudyDesign, simulate_pair_study, simulate_study
 
 MODEL = "model"
 
@@ -70,6 +70,14 @@ D_PRIME_DESIGNS = {
         threshold_sd=1.0,
         item_sd=0.3,
     ),
+}
+
+# Where the true-d' yardstick is known not to hold: listeners who differ in their own d' (it is
+# built for listeners who share one). The README's limits paragraph quotes these rows.
+D_PRIME_SPREAD_DESIGNS = {
+    f"{name}, listeners' d' SD {spread}": replace(design, participant_d_sd=spread)
+    for name, design in list(D_PRIME_DESIGNS.items())[1:]
+    for spread in (0.5, 1.0)
 }
 
 
@@ -166,3 +174,66 @@ def d_prime_errors(
             tost_between(mean, se, df, -margin, margin, alpha).equivalent,
         ]
     return DPrimeErrors(studies, *(float(share) for share in counts / studies))
+
+
+# Pair studies at BachBot's scale (held-out chorales heard in many pairs), excerpts differing.
+PAIR_DESIGNS = {
+    f"200 x 5 pairs of 6 chorales and 9 machine pieces, excerpt SD {sd}": PairDesign(
+        model_pcs={MODEL: 0.6},
+        participants=200,
+        pairs_per_participant=5,
+        human_items=6,
+        items_per_model=9,
+        excerpt_sd=sd,
+    )
+    for sd in (0.0, 0.2, 0.4)
+} | {
+    "200 x 5 pairs of 40 chorales and 40 machine pieces, excerpt SD 0.4": PairDesign(
+        model_pcs={MODEL: 0.6},
+        participants=200,
+        pairs_per_participant=5,
+        human_items=40,
+        items_per_model=40,
+        excerpt_sd=0.4,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PairErrors:
+    """A model's pc over simulated pair studies, clustered three ways (ours) and by the pair."""
+
+    studies: int
+    coverage: float  # share of 95% intervals holding the true pc
+    told_apart: float  # share whose test of 50% rejected
+    indistinguishable: float  # share whose TOST called pc within the margin of 50%
+    pair_coverage: float  # the same three, clustered by the pair
+    pair_told_apart: float
+    pair_indistinguishable: float
+
+
+def _pair_outcomes(estimate: Estimate, pc: float, margin: float, alpha: float) -> list[bool]:
+    """Covered, told apart, called indistinguishable."""
+    tost_result = tost_between(
+        estimate.estimate, estimate.se, estimate.df, 0.5 - margin, 0.5 + margin, alpha
+    )
+    told = bool(estimate.p_value < alpha)
+    return [bool(estimate.ci_low <= pc <= estimate.ci_high), told, tost_result.equivalent]
+
+
+def pair_errors(
+    design: PairDesign, pc: float, margin: float, alpha: float, studies: int, seed: int = 0
+) -> PairErrors:
+    """Coverage and verdicts for a model of true pc ``pc``: at 0.5 ``told_apart`` is the size of
+    the test of 50%; at 0.5 +- margin ``indistinguishable`` is TOST's false pass rate."""
+    design = replace(design, model_pcs={MODEL: pc})
+    counts = np.zeros(6)
+    for study in range(seed, seed + studies):
+        frame = simulate_pair_study(design, seed=study)
+        ours = pairs.proportion_correct(frame, frame[pairs.SOURCE])[MODEL]
+        by_pair = group_rates(
+            frame[pairs.CORRECT], frame[pairs.SOURCE], frame[pairs.PARTICIPANT], frame[pairs.PAIR]
+        )
+        old = rate_estimate(by_pair, MODEL)
+        counts += _pair_outcomes(ours, pc, margin, alpha) + _pair_outcomes(old, pc, margin, alpha)
+    return PairErrors(studies, *(float(share) for share in counts / studies))

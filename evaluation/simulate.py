@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from evaluation import pairs, tidy
 
@@ -136,6 +136,10 @@ class PairDesign:
     with distinct excerpts, the person's excerpt first in half of them. Participant i answers a
     pair of model m right with probability p_im ~ Beta(pc_m * k, (1 - pc_m) * k), k =
     ``concentration``: the population pc of model m is pc_m exactly, and listeners differ.
+    With ``excerpt_sd`` > 0 excerpts differ too: a pair of the person's excerpt h and machine
+    excerpt j is answered right with probability Phi(z_im * s + a_h - b_j), z_im = Phi^-1(p_im),
+    a and b ~ N(0, excerpt_sd), s = sqrt(1 + 2 excerpt_sd^2), which averages to p_im over
+    excerpts, so pc_m stays the population pc.
     """
 
     model_pcs: dict[str, float] = field(default_factory=lambda: {"bachbot": 0.6})
@@ -144,6 +148,7 @@ class PairDesign:
     human_items: int = 40
     items_per_model: int = 40
     concentration: float = 20.0  # inf: every listener has the same pc
+    excerpt_sd: float = 0.0  # probit spread of each excerpt's effect, the person's and machine's
     non_musician_share: float = 0.7
     experience_levels: tuple[str, ...] = ("novice", "intermediate", "advanced", "expert")
 
@@ -179,7 +184,14 @@ def simulate_pair_study(
     machine_item = np.take_along_axis(machine_item, turn, axis=2)
     first_count = (n + rng.integers(2, size=(n_p, 1))) // 2  # the odd pair either way
     human_first = np.argsort(rng.random((n_p, n)), axis=1) < first_count
-    correct = rng.random((n_p, n)) < np.take_along_axis(pcs, which, axis=1)
+    right = np.take_along_axis(pcs, which, axis=1)
+    if design.excerpt_sd > 0:
+        chorale = rng.normal(0, design.excerpt_sd, design.human_items)
+        piece = rng.normal(0, design.excerpt_sd, (n_models, design.items_per_model))
+        spread = np.sqrt(1 + 2 * design.excerpt_sd**2)
+        z = special.ndtri(right) * spread + chorale[humans] - piece[which, machine_item[:, :, 0]]
+        right = special.ndtr(z)
+    correct = rng.random((n_p, n)) < right
     non_musician = rng.random(n_p) < design.non_musician_share
     levels = np.array(design.experience_levels, dtype=object)
     experience = levels[rng.integers(len(levels), size=n_p)]

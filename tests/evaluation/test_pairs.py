@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from evaluation import pairs
 from evaluation.pair_summary import build_pair_report, report_text
@@ -93,34 +92,6 @@ def test_a_chorale_heard_in_several_pairs_is_one_cluster():
     assert estimate.df == 1
 
 
-def _pairs_with_excerpt_effects(seed: int, pc: float) -> pd.DataFrame:
-    """200 listeners x 5 pairs of 6 held-out chorales and 9 machine pieces (BachBot's scale),
-    probit with listener, chorale and machine piece effects (SD 0.3 each); marginal pc `pc`."""
-    rng = np.random.default_rng(seed)
-    sd, humans, machines = 0.3, 6, 9
-    delta = stats.norm.ppf(pc) * np.sqrt(1 + 3 * sd**2)
-    human, machine = rng.normal(0, sd, humans), rng.normal(0, sd, machines)
-    rows = []
-    for person in range(200):
-        listener = rng.normal(0, sd)
-        chorales = rng.choice(humans, 5, replace=False)
-        for h, m in zip(chorales, rng.choice(machines, 5, replace=False), strict=True):
-            right = rng.random() < stats.norm.cdf(delta + listener + human[h] - machine[m])
-            rows.append((f"p{person}", f"c{h}+g{m}", bool(right)))
-    return _answers(rows)
-
-
-@pytest.mark.parametrize("planted", [0.60, 0.50])
-def test_pc_is_covered_when_chorales_and_machine_pieces_differ(planted):
-    # Clustered by the pair alone (54 "excerpts" where there are 6 and 9) the 95% interval
-    # covered 55-68% in such studies, and the test of 50% rejected 41% of them at pc 0.5.
-    covered = 0
-    for seed in range(80):
-        estimate = _pc(_pairs_with_excerpt_effects(seed, planted))
-        covered += estimate.ci_low <= planted <= estimate.ci_high
-    assert covered >= 70
-
-
 @pytest.mark.parametrize("planted", [0.60, 0.50])
 def test_a_planted_pc_is_recovered_within_its_interval(planted):
     design = PairDesign(model_pcs={"planted": planted}, participants=100, pairs_per_participant=6)
@@ -137,6 +108,12 @@ def test_the_simulation_plants_what_it_says():
     assert frame[pairs.HUMAN_FIRST].mean() == pytest.approx(0.5, abs=0.03)
     assert not frame.duplicated([pairs.PARTICIPANT, pairs.MACHINE_ITEM]).any()
     assert not frame.duplicated([pairs.PARTICIPANT, pairs.HUMAN_ITEM]).any()
+    for sd in (0.0, 0.4):
+        design = PairDesign(model_pcs={"a": 0.7}, participants=2000, excerpt_sd=sd)
+        differing = simulate_pair_study(design, seed=3)
+        assert differing[pairs.CORRECT].mean() == pytest.approx(0.7, abs=0.05)
+        by_chorale = differing.groupby(pairs.HUMAN_ITEM)[pairs.CORRECT].mean()
+        assert (by_chorale.std() > 0.08) == (sd > 0)  # some chorales are easier to pick out
 
 
 def test_position_bias_is_the_share_of_a_choices():
