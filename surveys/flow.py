@@ -48,6 +48,10 @@ class NotAccepting(Exception):
         self.full = full
 
 
+class AlreadyTaking(Exception):
+    """A Prolific id that another consent took: its participant goes on where they started."""
+
+
 def locate(participant: Participant) -> tuple[str, Trial | None]:
     """Where the participant belongs, and at the trial step which trial comes next."""
     if participant.completed_at:
@@ -134,20 +138,25 @@ def _record_consent(participant: Participant, study: Study) -> None:
     )
 
 
-def join(study: Study, prolific: dict[str, str]) -> Participant:
-    """A new participant, created by their consent and holding a place; or NotAccepting.
+def join(study: Study, prolific: dict[str, str], token: str = "") -> Participant:
+    """A new participant, created by their consent and holding a place; NotAccepting, or
+    AlreadyTaking for a Prolific id that another consent already took.
 
-    Someone whose Prolific id already takes part gets their own row back, not a second one.
+    ``token`` is the one the consent page offered: the same page posted again gets the row its
+    first post made. A Prolific id is no secret (it travels in links, researchers see it), so
+    it never hands over someone else's row: that takes their cookie or their resume link.
     """
     with transaction.atomic():
         locked = _lock_study(study.pk)
+        if token and (again := locked.participants.filter(token=token).first()):
+            return again
         pid = prolific.get("prolific_pid")
-        if pid:
-            known = locked.participants.filter(prolific_pid=pid, preview=False).first()
-            if known is not None:
-                return known
+        if pid and locked.participants.filter(prolific_pid=pid, preview=False).exists():
+            raise AlreadyTaking(pid)
         _admit(locked)
         participant = Participant(study=locked, **prolific)
+        if token and not Participant.objects.filter(token=token).exists():
+            participant.token = token
         _record_consent(participant, locked)
     return participant
 

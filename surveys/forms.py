@@ -17,11 +17,18 @@ PROLIFIC_PARAMS = {
     "SESSION_ID": "prolific_session_id",
 }
 _START_SALT = "surveys.consent.start"
+TOKEN = "token"
 
 
-def sign_start(fields: dict[str, str]) -> str:
-    """What the study link carried, signed for the consent form's hidden field."""
-    return signing.dumps(fields, salt=_START_SALT)
+def sign_start(slug: str, fields: dict[str, str], token: str) -> str:
+    """What the study link carried, and the token this consent page offers its participant,
+    signed for the consent form's hidden field of this study alone.
+
+    The token makes one consent page one participant: posted twice (a double tap, a retry)
+    it finds the row its first post made, and no one else can name that row, whatever
+    Prolific id they bring.
+    """
+    return signing.dumps({**fields, TOKEN: token}, salt=f"{_START_SALT}:{slug}")
 
 
 class ConsentForm(forms.Form):
@@ -30,19 +37,23 @@ class ConsentForm(forms.Form):
     )
     start = forms.CharField(required=False, widget=forms.HiddenInput)
 
+    def __init__(self, *args, slug: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.slug = slug
+
     def clean_start(self) -> dict[str, str]:
-        """The study link's Prolific fields, as signed by this site; a forged value is refused
-        rather than stored under someone else's id."""
+        """The study link's Prolific fields and the page's token, as this site signed them for
+        this study; a forged value is refused rather than stored under someone else's id."""
         raw = self.cleaned_data["start"]
         if not raw:
             return {}
         try:
-            fields = signing.loads(raw, salt=_START_SALT)
+            fields = signing.loads(raw, salt=f"{_START_SALT}:{self.slug}")
         except signing.BadSignature:
             raise forms.ValidationError(
                 "This page was changed on its way. Please open the study link again."
             ) from None
-        known = set(PROLIFIC_PARAMS.values())
+        known = {*PROLIFIC_PARAMS.values(), TOKEN}
         return {k: str(v)[:64] for k, v in fields.items() if k in known}
 
 

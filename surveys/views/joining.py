@@ -6,9 +6,11 @@ opening in the cache and leads to the consent page; the Prolific parameters it c
 a signed hidden field of the consent form. The consent POST creates the participant and takes
 one of the study's places, or says that the study is full, before anyone has consented.
 
-A browser holding a participant's cookie (or a Prolific id already taking part) resumes that
-participant instead, a researcher's preview included: the researcher who tried the study and
-then follows its public link is not turned into a counted participant.
+A browser holding a participant's cookie resumes that participant instead, a researcher's
+preview included: the researcher who tried the study and then follows its public link is not
+turned into a counted participant. A Prolific id already taking part, arriving without that
+cookie, is told to go on where it started (the same browser, or the resume link): the id is no
+secret, so it never opens someone's session by itself.
 """
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,9 +19,10 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from surveys import flow
-from surveys.forms import PROLIFIC_PARAMS, ConsentForm, sign_start
+from surveys.forms import PROLIFIC_PARAMS, TOKEN, ConsentForm, sign_start
 from surveys.link_opens import count_opening
 from surveys.models import Participant, Study
+from surveys.models.stimuli import new_token
 from surveys.views.visits import limit_participant_posts, page, require, resume, visit
 
 
@@ -32,11 +35,11 @@ def _closed(request: HttpRequest, study: Study, full: bool | None = None) -> Htt
 def entry(request: HttpRequest, slug: str) -> HttpResponse:
     """The study link: resume a known participant, else lead to the consent page."""
     study, participant = visit(request, slug)
-    pid = request.GET.get("PROLIFIC_PID", "")[:64]
-    if participant is None and pid:
-        participant = study.participants.filter(prolific_pid=pid, preview=False).first()
     if participant is not None:
         return resume(participant)
+    pid = _prolific_fields(request).get("prolific_pid")
+    if pid and study.participants.filter(prolific_pid=pid, preview=False).exists():
+        return _already_taking(request, study)
     if not study.accepting():
         return _closed(request, study)
     count_opening(study)
@@ -53,19 +56,35 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
         return _known_consent(request, slug)
     if not study.accepting():
         return _closed(request, study)
-    fields = {field: request.GET.get(param, "")[:64] for param, field in PROLIFIC_PARAMS.items()}
     form = ConsentForm(
         request.POST if request.method == "POST" else None,
-        initial={"start": sign_start({k: v for k, v in fields.items() if v})},
+        initial={"start": sign_start(slug, _prolific_fields(request), new_token())},
+        slug=slug,
     )
     if request.method == "POST" and form.is_valid():
+        start = dict(form.cleaned_data["start"])
+        token = start.pop(TOKEN, "")
         try:
-            participant = flow.join(study, form.cleaned_data["start"])
+            participant = flow.join(study, start, token)
         except flow.NotAccepting as refusal:
             return _closed(request, study, full=refusal.full)
+        except flow.AlreadyTaking:
+            return _already_taking(request, study)
         return resume(participant)
     context = {"study": study, "form": form, "preview": False}
     return render(request, "surveys/consent.html", context)
+
+
+def _prolific_fields(request: HttpRequest) -> dict[str, str]:
+    """The Prolific parameters the link carried, trimmed (a pasted link brings stray spaces)."""
+    fields = {
+        field: request.GET.get(param, "").strip()[:64] for param, field in PROLIFIC_PARAMS.items()
+    }
+    return {field: value for field, value in fields.items() if value}
+
+
+def _already_taking(request: HttpRequest, study: Study) -> HttpResponse:
+    return render(request, "surveys/already_taking.html", {"study": study}, status=409)
 
 
 def _known_consent(request: HttpRequest, slug: str) -> HttpResponse:

@@ -110,19 +110,44 @@ def test_a_returning_participant_resumes_where_they_left():
     assert Participant.objects.filter(study=study).count() == 1
 
 
-def test_the_same_prolific_id_resumes_instead_of_starting_twice():
+def test_a_prolific_id_alone_never_opens_someone_elses_session():
+    # A Prolific id is no secret: following the link with it, without the participant's cookie,
+    # neither resumes their session nor starts a second one.
     study = open_study()
-    first, second = Client(), Client()
-    agree(first, follow(first, f"/s/{study.slug}/?PROLIFIC_PID=abc"))
-    consent_page = follow(second, f"/s/{study.slug}/?PROLIFIC_PID=abc")
-    assert consent_page.request["PATH_INFO"] == f"/s/{study.slug}/headphones/"
-    assert Participant.objects.get(study=study).prolific_pid == "abc"
-    # Two devices that both showed the consent page before either consented: still one row.
+    owner, stranger = Client(), Client()
+    agree(owner, follow(owner, f"/s/{study.slug}/?PROLIFIC_PID=abc"))
+    refused = stranger.get(f"/s/{study.slug}/?PROLIFIC_PID=abc")
+    assert refused.status_code == 409
+    assert b"You have already started this study" in refused.content
+    assert not stranger.cookies.get(f"p_{study.slug}")
+    participant = Participant.objects.get(study=study)
+    assert participant.token.encode() not in refused.content
+    # Its owner goes on, in the same browser or through the resume link on another device.
+    assert follow(owner, f"/s/{study.slug}/").request["PATH_INFO"].endswith("/headphones/")
+    moved = follow(Client(), f"/s/{study.slug}/r/{participant.token}/")
+    assert moved.request["PATH_INFO"].endswith("/headphones/")
+    # Two devices that both showed the consent page before either consented: the second is
+    # refused, and its stray spaces do not make the id another one.
     devices = [Client(), Client()]
-    pages = [follow(device, f"/s/{study.slug}/?PROLIFIC_PID=xyz") for device in devices]
-    for device, page in zip(devices, pages, strict=True):
-        agree(device, page)
-    assert Participant.objects.filter(study=study, prolific_pid="xyz").count() == 1
+    pages = [follow(devices[0], f"/s/{study.slug}/?PROLIFIC_PID=xyz")]
+    pages.append(follow(devices[1], f"/s/{study.slug}/?PROLIFIC_PID=%20xyz%20"))
+    agree(devices[0], pages[0])
+    late = {"agree": "on", "start": pages[1].context["form"]["start"].value()}
+    assert devices[1].post(f"/s/{study.slug}/consent/", late).status_code == 409
+    assert Participant.objects.filter(study=study, prolific_pid__contains="xyz").count() == 1
+
+
+def test_one_consent_page_posted_twice_is_one_participant():
+    study = open_study()
+    client = Client()
+    page = follow(client, f"/s/{study.slug}/")  # no Prolific id: the page's token alone tells
+    start = page.context["form"]["start"].value()
+    first = client.post(f"/s/{study.slug}/consent/", {"agree": "on", "start": start})
+    client.cookies.clear()  # the double tap's second request left before the first's cookie came
+    second = client.post(f"/s/{study.slug}/consent/", {"agree": "on", "start": start})
+    assert first.status_code == second.status_code == 302
+    assert first.cookies[f"p_{study.slug}"].value == second.cookies[f"p_{study.slug}"].value
+    assert Participant.objects.filter(study=study).count() == 1
 
 
 def test_a_retry_never_adds_an_answer_nor_replaces_the_first():
