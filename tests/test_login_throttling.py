@@ -57,5 +57,14 @@ def test_a_lockout_keys_on_the_real_client_behind_the_proxy(settings):
         _login(guesser, url, f"guess-{i}", username="someone-else")
     assert _login(guesser, url, PASSWORD) == 429  # that address is paused, whatever the name
     assert _login(colleague, url, PASSWORD) == 302  # the same proxy, another person
-    attempt = AccessAttempt.objects.get()
+    attempt = AccessAttempt.objects.get(username="someone-else")
     assert attempt.ip_address == "198.51.100.23" and attempt.failures_since_start == 10
+
+
+def test_guessing_a_researchers_password_does_not_lock_the_researcher_out():
+    guesser, researcher = Client(REMOTE_ADDR="203.0.113.7"), Client(REMOTE_ADDR="198.51.100.8")
+    url = LOGINS["dashboard"]
+    for i in range(12):
+        _login(guesser, url, f"guess-{i}")
+    assert _login(guesser, url, PASSWORD) == 429
+    assert _login(researcher, url, PASSWORD) == 302

@@ -408,3 +408,11 @@ def test_a_participant_joins_over_https_through_caddy_and_gunicorn(tmp_path):
         status, _, page = browser.request("GET", "/s/secure/headphones/")
         assert status == 200 and "csrfmiddlewaretoken" in page
     assert Participant.objects.get(study__slug="secure").consented
+
+
+def test_the_image_leaves_secrets_and_local_data_out():
+    # The Dockerfile ends with `COPY . .`: without these, the .env beside the compose file
+    # (SECRET_KEY, storage keys), a demo database and its media would be in the image's layers.
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for kept_out in (".env", "db.sqlite3", "media", ".venv", ".git"):
+        assert kept_out in ignored
