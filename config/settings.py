@@ -202,6 +202,10 @@ CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "X-Forwarded-For")
 SURVEY_RATE_WINDOW_SECONDS = env_int("SURVEY_RATE_WINDOW_SECONDS", 60)
 SURVEY_RATE_PER_IP = env_int("SURVEY_RATE_PER_IP", 600)
 SURVEY_RATE_PER_PARTICIPANT = env_int("SURVEY_RATE_PER_PARTICIPANT", 60)
+# New participants (consents, each holding a place) from one address per window: a lab or a
+# classroom behind one address stays under it, a script filling every place does not.
+SURVEY_JOINS_PER_IP = env_int("SURVEY_JOINS_PER_IP", 50)
+SURVEY_JOIN_WINDOW_SECONDS = env_int("SURVEY_JOIN_WINDOW_SECONDS", 3600)
 SURVEY_COOKIE_DAYS = env_int("SURVEY_COOKIE_DAYS", 14)
 # An answer is refused when it reaches the server sooner after its trial page was first shown
 # than the excerpt lasts, less this allowance (milliseconds).

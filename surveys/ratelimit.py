@@ -54,3 +54,13 @@ def limit_posts(view):
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def too_many_joins(request) -> bool:
+    """Counts one consent from the request's address; True when the address has consented
+    more than SURVEY_JOINS_PER_IP times within SURVEY_JOIN_WINDOW_SECONDS. Each consent holds
+    one of the study's places for its time limit, so without a cap one script could take every
+    place in seconds and turn the real participants away."""
+    address = client_address(request) or "unknown"
+    (count,) = _counts([f"survey-join:ip:{address}"], settings.SURVEY_JOIN_WINDOW_SECONDS)
+    return count > settings.SURVEY_JOINS_PER_IP

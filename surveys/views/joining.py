@@ -23,6 +23,7 @@ from surveys.forms import PROLIFIC_PARAMS, TOKEN, ConsentForm, sign_start
 from surveys.link_opens import count_opening
 from surveys.models import Participant, Study
 from surveys.models.stimuli import new_token
+from surveys.ratelimit import too_many_joins
 from surveys.views.visits import limit_participant_posts, page, require, resume, visit
 
 
@@ -62,6 +63,8 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
         slug=slug,
     )
     if request.method == "POST" and form.is_valid():
+        if too_many_joins(request):
+            return render(request, "surveys/too_many_joins.html", {"study": study}, status=429)
         start = dict(form.cleaned_data["start"])
         token = start.pop(TOKEN, "")
         try:

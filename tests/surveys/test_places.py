@@ -137,6 +137,7 @@ OVERBOOKING = 2
 def test_sixty_people_starting_at_once_cannot_overshoot_a_quota_of_twenty(settings):
     """Each person opens the link, then all consent at the same moment and go on to the end."""
     settings.SURVEY_RATE_PER_IP = 100_000  # one test address stands for sixty people
+    settings.SURVEY_JOINS_PER_IP = 100_000
     study = open_study(target_participants=TARGET, overbooking=OVERBOOKING)
     people = [Client() for _ in range(N_PEOPLE)]
     pages = [follow(person, f"/s/{study.slug}/") for person in people]
@@ -171,3 +172,25 @@ def test_sixty_people_starting_at_once_cannot_overshoot_a_quota_of_twenty(settin
     assert outcomes.count("turned away") == N_PEOPLE - TARGET - OVERBOOKING
     assert study.completed_count() == TARGET + OVERBOOKING
     assert Participant.objects.filter(study=study).count() == TARGET + OVERBOOKING
+
+
+@pytest.mark.django_db
+def test_one_address_cannot_take_every_place(settings):
+    # A script consenting again and again, a fresh cookie each time, from one address.
+    settings.SURVEY_JOINS_PER_IP = 3
+    study = open_study(target_participants=10)
+    for _ in range(3):
+        _join(study.slug)
+    script = Client()
+    refused = script.post(
+        f"/s/{study.slug}/consent/",
+        {
+            "agree": "on",
+            "start": follow(script, f"/s/{study.slug}/").context["form"]["start"].value(),
+        },
+    )
+    assert refused.status_code == 429 and b"Please try again later" in refused.content
+    assert study.participants.count() == 3
+    elsewhere = Client(REMOTE_ADDR="198.51.100.40")
+    agree(elsewhere, follow(elsewhere, f"/s/{study.slug}/"))
+    assert study.participants.count() == 4
