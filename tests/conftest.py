@@ -1,4 +1,7 @@
-"""Shared fixtures: media in a temporary folder, real Redis for Celery, music made on the spot."""
+"""Shared fixtures: media in a temporary folder, a cache namespace of each test's own, real Redis
+for Celery, music made on the spot."""
+
+import secrets
 
 import pretty_midi
 import pytest
@@ -13,6 +16,15 @@ EAGER_SETTINGS = ("task_always_eager", "task_eager_propagates", "task_store_eage
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CHECKPOINT_CACHE_DIR = tmp_path / "checkpoint-cache"
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_namespace(settings):
+    """Every test counts in the shared Redis cache afresh: rate limits, the consents one address
+    may make in an hour, link openings."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{secrets.token_hex(6)}"}
+    }
 
 
 @pytest.fixture
