@@ -106,6 +106,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "pool": pool,
         "places_taken": study.places_taken(),
         "problems": study.problems() if study.state == Study.State.DRAFT else [],
+        "recurrence": study.recurrence_warning(),
         "link": request.build_absolute_uri(reverse("surveys:entry", args=[study.slug])),
         "prolific_link": request.build_absolute_uri(reverse("surveys:entry", args=[study.slug]))
         + "?PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}",

@@ -249,6 +249,25 @@ class Study(models.Model):
             )
         return found
 
+    def recurrence_warning(self) -> str:
+        """Why the pool's kinds will not be heard equally often, or "". Each participant hears
+        as many human as machine excerpts, so the smaller kind's excerpts recur across
+        participants: people who compare notes, or take the study twice, could learn that the
+        excerpts that keep coming back are the person's (or the machine's)."""
+        pool = self.items.filter(role=StudyStimulus.Role.POOL)
+        n_human = pool.filter(source_kind=Stimulus.SourceKind.HUMAN).count()
+        n_machine = pool.filter(source_kind=Stimulus.SourceKind.MACHINE).count()
+        if not n_human or not n_machine or max(n_human, n_machine) < 2 * min(n_human, n_machine):
+            return ""
+        fewer, more = ("human", "machine") if n_human < n_machine else ("machine", "human")
+        ratio = max(n_human, n_machine) / min(n_human, n_machine)
+        return (
+            f"The pool has {n_human} human and {n_machine} machine excerpts: each {fewer} excerpt "
+            f"will be heard about {ratio:.1f} times as often as each {more} one. Participants who "
+            f"compare notes, or take the study twice, could learn that the ones that recur are "
+            f"{fewer}. Add {fewer} excerpts, or leave some {more} ones out, to even it."
+        )
+
     def problems(self) -> list[str]:
         """Why this study cannot open yet; an empty list means it can."""
         found = []

@@ -147,6 +147,14 @@ def test_a_study_link_is_lower_case_whatever_the_researcher_typed(researcher):
     assert b"A study called existing exists already." in response.content
 
 
+def test_the_study_page_warns_when_one_kind_of_excerpt_will_recur(researcher):
+    even = draft_study("even")
+    assert b"will be heard about" not in researcher.get(f"/dashboard/studies/{even.slug}/").content
+    uneven = draft_study("uneven", n_human=2, machine={"seq2seq": 3, "token_lstm": 3})
+    page = researcher.get(f"/dashboard/studies/{uneven.slug}/").content.decode()
+    assert "each human excerpt will be heard about 3.0 times as often as each machine one" in page
+
+
 def test_a_bad_edit_changes_nothing(researcher):
     study = draft_study()
     before = sorted(study.items.values_list("stimulus_id", flat=True))
