@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "dashboard.middleware.ResearcherResponsesArePrivate",
 ]
 
 ROOT_URLCONF = "config.urls"

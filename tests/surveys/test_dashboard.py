@@ -155,6 +155,14 @@ def test_the_study_page_warns_when_one_kind_of_excerpt_will_recur(researcher):
     assert "each human excerpt will be heard about 3.0 times as often as each machine one" in page
 
 
+def test_researchers_pages_and_downloads_are_never_kept_by_a_shared_cache(researcher):
+    study = open_study()
+    for url in ("/dashboard/studies/", f"/reports/{study.slug}/answers.csv"):
+        cache_control = researcher.get(url)["Cache-Control"]
+        assert "private" in cache_control and "no-store" in cache_control
+    assert "Cache-Control" not in Client().get("/healthz")
+
+
 def test_a_bad_edit_changes_nothing(researcher):
     study = draft_study()
     before = sorted(study.items.values_list("stimulus_id", flat=True))
