@@ -22,7 +22,7 @@ COPY evaluation evaluation
 COPY dashboard dashboard
 RUN pip install --no-cache-dir .
 COPY . .
-RUN DEBUG=0 SECRET_KEY=build-only python manage.py collectstatic --noinput
+RUN DEBUG=0 SECRET_KEY=build-only-collectstatic-signs-nothing-with-it python manage.py collectstatic --noinput
 
 RUN useradd --create-home app && mkdir -p /data/media /data/static && chown -R app /data /app
 USER app

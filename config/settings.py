@@ -22,6 +22,12 @@ _DEV_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
 SECRET_KEY = env_str("SECRET_KEY", _DEV_KEY)
 if not DEBUG and SECRET_KEY == _DEV_KEY:
     raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
+if not DEBUG and len(SECRET_KEY) < 32:
+    # It signs the consent pages and the researchers' sessions: a short one can be guessed.
+    raise RuntimeError(
+        "SECRET_KEY is too short for DEBUG off: give it 50 random characters "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -180,6 +180,11 @@ def test_cookie_security_follows_the_scheme_said_explicitly(scheme, secure):
     assert result.stdout.strip().splitlines()[-1] == secure
 
 
+def test_a_short_secret_key_is_refused_in_production():
+    result = _settings_under({"DEBUG": "0", "SECRET_KEY": "x"})
+    assert result.returncode != 0 and "SECRET_KEY is too short" in result.stderr
+
+
 def test_a_scheme_that_is_neither_is_refused():
     result = _settings_under({"SITE_SCHEME": "htps"})
     assert result.returncode != 0 and "must be https or http" in result.stderr
