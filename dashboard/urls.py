@@ -69,6 +69,7 @@ reports_urls = (
         path("<slug:slug>/", reports.report, name="report"),
         path("<slug:slug>/report.json", reports.report_json, name="report_json"),
         path("<slug:slug>/answers.csv", reports.answers_csv, name="answers_csv"),
+        path("<slug:slug>/participants.csv", reports.participants_csv, name="participants_csv"),
         path("<slug:slug>/tables/<str:name>.csv", reports.table_csv, name="table_csv"),
         path("<slug:slug>/metrics/", reports.metrics, name="metrics"),
     ],

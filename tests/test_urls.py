@@ -57,6 +57,7 @@ NAMED_URLS = {
     "evaluation:report": "reports/<slug:slug>/",
     "evaluation:report_json": "reports/<slug:slug>/report.json",
     "evaluation:answers_csv": "reports/<slug:slug>/answers.csv",
+    "evaluation:participants_csv": "reports/<slug:slug>/participants.csv",
     "evaluation:table_csv": "reports/<slug:slug>/tables/<str:name>.csv",
     "evaluation:metrics": "reports/<slug:slug>/metrics/",
 }

@@ -7,6 +7,8 @@ login; nothing here is reachable by a participant.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 
 from django.contrib.auth.decorators import login_required
@@ -18,6 +20,7 @@ from django.utils import timezone
 from evaluation import exports, pair_summary, tidy
 from evaluation.dataset import (
     answer_tables,
+    counted_participants,
     objective_metrics,
     pair_answer_tables,
     preregistered_d_prime_margin,
@@ -29,7 +32,7 @@ from evaluation.pair_summary import PAIR_HAS_NO_D_PRIME, PairReport, build_pair_
 from evaluation.plots import report_figures
 from evaluation.summary import PASSES, PASSES_WITH_DIFFERENCE, Report, build_report, records
 from surveys.link_opens import openings
-from surveys.models import Study
+from surveys.models import Participant, Study
 from surveys.questionnaire import EXPERIENCE_LEVELS
 
 # The funnel's steps in plain words, for readers who never saw the column names.
@@ -231,6 +234,59 @@ def answers_csv(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         text = exports.tidy_csv(answer_tables(study)[0])
     return _download(text, f"{study.slug}-answers.csv", "text/csv; charset=utf-8")
+
+
+# What a researcher needs to approve or reject submissions on Prolific: who took part under
+# which ids, how far they got, and the code the site gave them.
+PARTICIPANT_COLUMNS = (
+    "participant",
+    "prolific_pid",
+    "prolific_study_id",
+    "prolific_session_id",
+    "consented_at",
+    "headphone_passed",
+    "screened_out_at",
+    "completed_at",
+    "code_given",
+    "excluded",
+    "exclusion_reason",
+)
+
+
+def _code_given(participant: Participant) -> str:
+    if participant.completed_at:
+        return "completion"
+    return "screen-out" if participant.screened_out_at else ""
+
+
+@login_required
+def participants_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    """One row per participant (previews left out), ids as in the answer table."""
+    study = get_object_or_404(Study, slug=slug)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PARTICIPANT_COLUMNS)
+    for person in counted_participants(study).order_by("id"):
+        writer.writerow(
+            [
+                person.id,
+                person.prolific_pid,
+                person.prolific_study_id,
+                person.prolific_session_id,
+                _iso(person.consented_at),
+                "" if person.headphone_passed is None else person.headphone_passed,
+                _iso(person.screened_out_at),
+                _iso(person.completed_at),
+                _code_given(person),
+                person.excluded if person.completed_at else "",
+                person.exclusion_reason,
+            ]
+        )
+    return _download(out.getvalue(), f"{study.slug}-participants.csv", "text/csv; charset=utf-8")
+
+
+def _iso(moment) -> str:
+    return moment.isoformat() if moment else ""
 
 
 @login_required

@@ -1,5 +1,7 @@
 """Researchers create, open and follow studies from the dashboard or the command line."""
 
+import csv
+import io
 import json
 import shutil
 
@@ -161,6 +163,31 @@ def test_researchers_pages_and_downloads_are_never_kept_by_a_shared_cache(resear
         cache_control = researcher.get(url)["Cache-Control"]
         assert "private" in cache_control and "no-store" in cache_control
     assert "Cache-Control" not in Client().get("/healthz")
+
+
+def test_the_participants_export_lists_who_to_approve_on_prolific(researcher):
+    study = open_study(
+        headphone_trials=2, exclusion_rules={"headphone_min_correct": 2}, headphone_screen_out=True
+    )
+    take_study(Client(), study.slug, query="?PROLIFIC_PID=done1&STUDY_ID=s&SESSION_ID=a")
+    half_way = Client()
+    agree(half_way, follow(half_way, f"/s/{study.slug}/?PROLIFIC_PID=busy2"))
+    study.participants.create(preview=True, prolific_pid="researcher")
+    url = f"/reports/{study.slug}/participants.csv"
+    assert "/accounts/login/" in Client().get(url)["Location"]
+    text = researcher.get(url).content.decode()
+    rows = {row["prolific_pid"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert set(rows) == {"done1", "busy2"}  # previews are not participants
+    assert (rows["done1"]["code_given"], rows["done1"]["prolific_session_id"]) == (
+        "completion",
+        "a",
+    )
+    assert rows["done1"]["excluded"] in ("True", "False") and rows["done1"]["completed_at"]
+    assert rows["busy2"]["code_given"] == "" and rows["busy2"]["completed_at"] == ""
+    answers = researcher.get(f"/reports/{study.slug}/answers.csv").content.decode()
+    assert rows["done1"]["participant"] in {
+        r["participant"] for r in csv.DictReader(io.StringIO(answers))
+    }
 
 
 def test_a_bad_edit_changes_nothing(researcher):
