@@ -16,6 +16,7 @@ from generation.models.runs import Status
 from generation.training import OPTIMIZERS, TrainConfig
 from surveys.exclusion import validate_rules
 from surveys.models import Stimulus, Study
+from surveys.spec import spec_of
 
 MIDI_SUFFIXES = {".mid", ".midi"}
 UPLOAD_SUFFIXES = MIDI_SUFFIXES | {".zip"}
@@ -369,10 +370,20 @@ class RenderForm(forms.Form):
         return data
 
 
+class ExcerptChoices(forms.ModelMultipleChoiceField):
+    """Finished excerpts, each named with its length: one piece rendered at two lengths is two
+    excerpts, and a study compares excerpts of one length only."""
+
+    def label_from_instance(self, stimulus: Stimulus) -> str:
+        bars = spec_of(stimulus.params).excerpt.bars
+        seconds = f", {stimulus.duration_seconds:.1f} s" if stimulus.duration_seconds else ""
+        return f"{stimulus} · {bars} bars{seconds}"
+
+
 class StudyForm(forms.ModelForm):
     """Create or edit a draft study; the pool is chosen from finished excerpts."""
 
-    pool = forms.ModelMultipleChoiceField(
+    pool = ExcerptChoices(
         queryset=Stimulus.objects.filter(status=Stimulus.Status.READY).select_related("piece"),
         required=False,
         widget=forms.CheckboxSelectMultiple,

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from surveys.models import Study
+from surveys.models import Stimulus, Study
 from tests.surveys.factories import draft_study, make_attention_clips, make_stimuli, open_study
 from tests.surveys.helpers import agree, follow, take_study
 
@@ -188,6 +188,13 @@ def test_the_participants_export_lists_who_to_approve_on_prolific(researcher):
     assert rows["done1"]["participant"] in {
         r["participant"] for r in csv.DictReader(io.StringIO(answers))
     }
+
+
+def test_the_pool_names_each_excerpts_length(researcher):
+    short, long = make_stimuli(2, {})
+    Stimulus.objects.filter(pk=long.pk).update(params={"excerpt": {"bars": 16}})
+    page = researcher.get("/dashboard/studies/new/").content.decode()
+    assert f"{short} · 8 bars, 0.6 s" in page and f"{long} · 16 bars, 0.6 s" in page
 
 
 def test_a_bad_edit_changes_nothing(researcher):
