@@ -7,7 +7,7 @@ proportion of pairs answered right (pc) per model, with the crossed-design inter
 excerpts and the machine's. A held-out chorale turns up in many pairs, each with another machine
 excerpt; clustering by the pair alone took each of those pairs for an independent excerpt, and
 with 6 chorales and 9 machine pieces of differing difficulty its 95% interval covered pc only
-55-68% of the time; over the three kinds it covers about 95%.
+56-71% of the time; over the three kinds it covers 96% (bench/error_rates.py).
 
 - **Against chance.** pc = 0.5 is a listener who cannot tell; the t test of ``contrast``.
 - **Indistinguishable** only when a TOST shows pc inside 0.5 +- the margin fixed in the study's

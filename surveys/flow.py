@@ -155,7 +155,7 @@ def join(study: Study, prolific: dict[str, str], token: str = "") -> Participant
             raise AlreadyTaking(pid)
         _admit(locked)
         participant = Participant(study=locked, **prolific)
-        if token and not Participant.objects.filter(token=token).exists():
+        if token:  # signed for this study's consent page alone, so no other row holds it
             participant.token = token
         _record_consent(participant, locked)
     return participant

@@ -144,7 +144,7 @@ def _funnel_words(rows: list[dict]) -> None:
 def _openings(study: Study) -> dict:
     """What the funnel's note counts beside it: link openings, screen-outs, and those who are
     still taking the study (not completed, their place still held), not yet dropped."""
-    counted = study.participants.filter(preview=False)
+    counted = counted_participants(study)
     return {
         "link_openings": openings(study),
         "screened_out": counted.filter(screened_out_at__isnull=False).count(),

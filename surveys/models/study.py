@@ -254,9 +254,7 @@ class Study(models.Model):
         as many human as machine excerpts, so the smaller kind's excerpts recur across
         participants: people who compare notes, or take the study twice, could learn that the
         excerpts that keep coming back are the person's (or the machine's)."""
-        pool = self.items.filter(role=StudyStimulus.Role.POOL)
-        n_human = pool.filter(source_kind=Stimulus.SourceKind.HUMAN).count()
-        n_machine = pool.filter(source_kind=Stimulus.SourceKind.MACHINE).count()
+        n_human, n_machine = self._pool_counts()
         if not n_human or not n_machine or max(n_human, n_machine) < 2 * min(n_human, n_machine):
             return ""
         fewer, more = ("human", "machine") if n_human < n_machine else ("machine", "human")
@@ -268,12 +266,17 @@ class Study(models.Model):
             f"{fewer}. Add {fewer} excerpts, or leave some {more} ones out, to even it."
         )
 
-    def problems(self) -> list[str]:
-        """Why this study cannot open yet; an empty list means it can."""
-        found = []
+    def _pool_counts(self) -> tuple[int, int]:
+        """Human and machine excerpts in the pool."""
         pool = self.items.filter(role=StudyStimulus.Role.POOL)
         n_human = pool.filter(source_kind=Stimulus.SourceKind.HUMAN).count()
         n_machine = pool.filter(source_kind=Stimulus.SourceKind.MACHINE).count()
+        return n_human, n_machine
+
+    def problems(self) -> list[str]:
+        """Why this study cannot open yet; an empty list means it can."""
+        found = []
+        n_human, n_machine = self._pool_counts()
         if self.is_pair:
             # One human and one machine excerpt a pair, none heard twice by one participant.
             needed = self.trials_per_participant

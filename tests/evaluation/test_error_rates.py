@@ -64,8 +64,8 @@ def test_the_test_of_d_prime_zero_holds_its_size():
 
 
 # BachBot's scale: 6 held-out chorales, each heard in many pairs, and 9 machine pieces, all of
-# differing difficulty. Clustered by the pair (54 "excerpts"), the 95% interval covered pc 55-70%
-# of the time and the test of 50% rejected 40% of true nulls.
+# differing difficulty. Clustered by the pair (54 "excerpts"), the 95% interval covered pc 56-71%
+# of the time and the test of 50% rejected 30-42% of true nulls (bench/error_rates.py).
 CHORALES_IN_MANY_PAIRS = PAIR_DESIGNS[
     "200 x 5 pairs of 6 chorales and 9 machine pieces, excerpt SD 0.4"
 ]

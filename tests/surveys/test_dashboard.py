@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from dashboard.forms import StudyForm
 from surveys.models import Stimulus, Study
 from tests.surveys.factories import draft_study, make_attention_clips, make_stimuli, open_study
 from tests.surveys.helpers import agree, follow, take_study
@@ -95,21 +96,8 @@ def test_bad_form_input_changes_nothing(researcher):
 
 def _form_of(study: Study, **changes) -> dict:
     """What the edit page's form posts back unchanged, with `changes`."""
-    fields = [
-        "slug",
-        "title",
-        "design",
-        "consent_text",
-        "instructions",
-        "trials_per_participant",
-        "attention_checks",
-        "headphone_trials",
-        "screen_out_message",
-        "target_participants",
-        "overbooking",
-        "time_limit_minutes",
-    ]
-    data = {name: getattr(study, name) for name in fields}
+    values = {name: getattr(study, name) for name in StudyForm.Meta.fields}
+    data = {name: value for name, value in values.items() if value is not None}
     data["pool"] = list(study.items.values_list("stimulus_id", flat=True))
     data["rules_json"] = json.dumps(study.exclusion_rules)
     return data | changes
