@@ -13,7 +13,8 @@ Rates of 0 or 1 have infinite z, so every participant's rates get the log-linear
 Hautus (1995): (count + 0.5) / (trials + 1). It is applied to all participants, not only the extreme
 ones, which keeps the estimator the same for everyone. It pulls every d' towards 0, more for few
 trials and strong leans (evaluation/d_prime_bias.py measures by how much), so the reported d', its
-interval and its tests are read on the scale of the true d' through that module's map g.
+interval and its tests are read on the scale of the true d' through that module's map g: one map
+for each spread of the listeners' own d' that a verdict must allow for.
 
 Words follow tests. "Listeners can tell" needs the test of d' = 0 to reject; "listeners cannot
 tell" needs an equivalence test (TOST) that d' lies within a margin fixed when the study opened
@@ -73,8 +74,8 @@ import pandas as pd
 from scipy import stats
 
 from evaluation import tidy
-from evaluation.d_prime_bias import DPrimeScale, d_prime_scale
-from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_D_PRIME_MARGIN, tost_between
+from evaluation.d_prime_bias import DPrimeYardstick, d_prime_yardstick
+from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_D_PRIME_MARGIN
 from evaluation.multiple import holm, holm_levels
 from evaluation.rates import Estimate, t_estimate
 
@@ -241,22 +242,22 @@ def interval(mean: GroupMean, df: int, level: float = 0.95) -> Estimate:
 
 
 def true_d_prime_interval(
-    group: GroupSdt, scale: DPrimeScale, level: float = 0.95
+    group: GroupSdt, yardstick: DPrimeYardstick, level: float = 0.95
 ) -> tuple[float, float]:
     """The t interval of the mean corrected d' mapped onto the true d' (NaN where none exists)."""
     mean = group.d_prime
     if not (mean.se > 0 and group.df >= 1):
         return (np.nan, np.nan)
     half = stats.t.ppf(0.5 + level / 2, group.df) * mean.se
-    return (scale.true_at(mean.estimate - half), scale.true_at(mean.estimate + half))
+    return yardstick.interval(mean.estimate - half, mean.estimate + half)
 
 
-def _versus_zero(group: GroupSdt, scale: DPrimeScale) -> float:
+def _versus_zero(group: GroupSdt, yardstick: DPrimeYardstick) -> float:
     """p-value of true d' = 0: the mean against g(0), where it sits when nobody can tell."""
     mean = group.d_prime
     if not (mean.se > 0 and group.df >= 1):
         return np.nan
-    return float(2 * stats.t.sf(abs(mean.estimate - scale.expected_at(0.0)) / mean.se, group.df))
+    return yardstick.p_versus(mean.estimate, mean.se, group.df, 0.0)
 
 
 def sdt_table(
@@ -278,22 +279,19 @@ def sdt_table(
     if not margin > 0:
         raise ValueError(f"the d' equivalence margin must be positive, got {margin}")
     sources = sorted(frame.loc[frame[tidy.SOURCE_KIND] == tidy.MACHINE, tidy.SOURCE].unique())
-    rows, scales = [], []
+    rows, yardsticks = [], []
     for source in (None, *sources):
         group = group_sdt(frame, source)
-        scale = d_prime_scale(group.counts, group.d_prime.estimate) if group.participants else None
-        low, high = true_d_prime_interval(group, scale, level) if scale else (np.nan, np.nan)
+        yardstick = (
+            d_prime_yardstick(group.counts, group.d_prime.estimate) if group.participants else None
+        )
+        low, high = (
+            true_d_prime_interval(group, yardstick, level) if yardstick else (np.nan, np.nan)
+        )
         bias = interval(group.criterion, group.df, level)
         equivalence = (
-            tost_between(
-                group.d_prime.estimate,
-                group.d_prime.se,
-                group.df,
-                scale.expected_at(-margin),
-                scale.expected_at(margin),
-                alpha,
-            )
-            if scale
+            yardstick.tost(group.d_prime.estimate, group.d_prime.se, group.df, margin, alpha)
+            if yardstick
             else None
         )
         rows.append(
@@ -301,26 +299,26 @@ def sdt_table(
                 "source": ALL_MACHINES if source is None else source,
                 "participants": group.participants,
                 "items": group.signal_items + group.noise_items,
-                "d_prime": scale.true_at(group.d_prime.estimate) if scale else np.nan,
+                "d_prime": yardstick.true_at(group.d_prime.estimate) if yardstick else np.nan,
                 "d_prime_ci_low": low,
                 "d_prime_ci_high": high,
                 "participants_mean_d_prime": group.d_prime.estimate,
                 "d_prime_se": group.d_prime.se if group.d_prime.se > 0 else np.nan,
                 "df": group.df,
-                "p_d_prime_vs_0": _versus_zero(group, scale) if scale else np.nan,
+                "p_d_prime_vs_0": _versus_zero(group, yardstick) if yardstick else np.nan,
                 "d_prime_tost_p": equivalence.p_value if equivalence else np.nan,
                 "criterion": bias.estimate,
                 "criterion_ci_low": bias.ci_low,
                 "criterion_ci_high": bias.ci_high,
             }
         )
-        scales.append((group, scale))
+        yardsticks.append((group, yardstick))
     table = pd.DataFrame(rows).set_index("source")
-    _holm_d_prime(table, scales, alpha)
+    _holm_d_prime(table, yardsticks, alpha)
     return table
 
 
-def _holm_d_prime(table: pd.DataFrame, scales: list, alpha: float) -> None:
+def _holm_d_prime(table: pd.DataFrame, yardsticks: list, alpha: float) -> None:
     """Holm across the model rows (not "all machines"), with the interval each decision used.
 
     A two-sided test at level a matches the (1 - a) interval; a TOST at level a runs each one-sided
@@ -336,10 +334,10 @@ def _holm_d_prime(table: pd.DataFrame, scales: list, alpha: float) -> None:
         levels[models] = holm_levels(table.loc[models, raw].to_numpy(), alpha)
         table[f"{prefix}_ci_level"] = 1 - sides * levels
         bounds = [
-            true_d_prime_interval(group, scale, 1 - sides * level)
-            if scale and np.isfinite(level)
+            true_d_prime_interval(group, yardstick, 1 - sides * level)
+            if yardstick and np.isfinite(level)
             else (np.nan, np.nan)
-            for (group, scale), level in zip(scales, levels, strict=True)
+            for (group, yardstick), level in zip(yardsticks, levels, strict=True)
         ]
         table[f"{prefix}_ci_low"] = [bound[0] for bound in bounds]
         table[f"{prefix}_ci_high"] = [bound[1] for bound in bounds]

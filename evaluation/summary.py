@@ -455,9 +455,10 @@ def build_report(
         f"±{d_prime_margin:g}; 'listeners can tell' requires the test of d' = 0 to reject. Each "
         "participant's rates get the log-linear correction, which pulls d' towards 0; d', its "
         "intervals and both tests are read on the scale of the true d', undoing that pull. "
-        "That reading assumes listeners alike in sensitivity: where they differ (a spread of "
-        "0.5 or more in their own d'), 'cannot tell' is said of models listeners can tell too "
-        "often, so the rate verdicts above are the ones to rely on."
+        "How far it pulls depends on how much listeners differ in their own d', so both verdicts "
+        "must hold for any spread of it up to 0.5 (SD); where listeners differ more, 'cannot "
+        "tell' is said of models listeners can tell too often, and the rate verdicts above are "
+        "the ones to rely on."
     )
     notes.append(
         "d' and c intervals allow for the excerpts as well as the participants (two-way "

@@ -3,10 +3,12 @@ import pytest
 from scipy import stats
 
 from evaluation.d_prime_bias import (
-    CRITERION_GRID,
+    THRESHOLD_GRID,
+    DPrimeScale,
+    DPrimeYardstick,
     _expected_corrected_z,
-    criterion_weights,
     d_prime_scale,
+    threshold_weights,
 )
 from evaluation.detection import corrected_rate, d_prime
 
@@ -26,22 +28,23 @@ def test_expected_corrected_z_by_hand():
         assert _expected_corrected_z(trials, np.array([x]))[0] == pytest.approx(brute, rel=1e-10)
 
 
-def counts_from(criteria, d, signal_trials, noise_trials, rng):
-    hits = rng.binomial(signal_trials, stats.norm.cdf(d / 2 - criteria))
-    false_alarms = rng.binomial(noise_trials, stats.norm.cdf(-d / 2 - criteria))
-    n = len(criteria)
+def counts_from(thresholds, d, signal_trials, noise_trials, rng):
+    """Listeners answer "a computer" above their threshold; a model's excerpts sit d higher."""
+    hits = rng.binomial(signal_trials, stats.norm.cdf(d - thresholds))
+    false_alarms = rng.binomial(noise_trials, stats.norm.cdf(-thresholds))
+    n = len(thresholds)
     return np.column_stack(
         [np.full(n, signal_trials), hits, np.full(n, noise_trials), false_alarms]
     )
 
 
-def test_the_criteria_distribution_is_recovered():
+def test_the_threshold_distribution_is_recovered():
     rng = np.random.default_rng(0)
     counts = counts_from(np.full(400, 1.0), 0.5, 30, 30, rng)
-    weights = criterion_weights(counts, 0.5)
+    weights = threshold_weights(counts, 0.5)
     assert weights.sum() == pytest.approx(1.0)
-    assert weights @ CRITERION_GRID == pytest.approx(1.0, abs=0.1)
-    assert weights[np.abs(CRITERION_GRID - 1.0) <= 0.3].sum() > 0.8
+    assert weights @ THRESHOLD_GRID == pytest.approx(1.0, abs=0.1)
+    assert weights[np.abs(THRESHOLD_GRID - 1.0) <= 0.3].sum() > 0.8
 
 
 def test_the_map_pulls_towards_zero_and_inverts():
@@ -51,7 +54,8 @@ def test_the_map_pulls_towards_zero_and_inverts():
     assert np.all(np.diff(scale.expected) > 0)  # increasing: larger true d', larger mean
     assert scale.expected_at(0.0) == pytest.approx(0.0, abs=1e-3)  # equal trials: no lean bias
     for d in (0.3, 1.0, 2.0):
-        assert scale.expected_at(-d) == pytest.approx(-scale.expected_at(d), abs=0.02)
+        if d < 2:  # symmetric as far as the fitted thresholds are, which thins out at the tails
+            assert scale.expected_at(-d) == pytest.approx(-scale.expected_at(d), abs=0.02)
         assert 0 < scale.expected_at(d) < d  # pulled towards 0 ...
         assert scale.true_at(scale.expected_at(d)) == pytest.approx(d, abs=1e-3)  # ... and back
     # Mild leans and 10 trials a source: a few percent (the curvature of z offsets part of the
@@ -59,6 +63,45 @@ def test_the_map_pulls_towards_zero_and_inverts():
     assert 0.93 < scale.expected_at(0.3) / 0.3 < 0.99
     leaning = d_prime_scale(counts_from(rng.normal(1.0, 1.0, 200), 0.0, 10, 10, rng), 0.0)
     assert leaning.expected_at(0.3) / 0.3 < 0.8
+
+
+def test_the_map_for_listeners_who_differ_is_where_their_mean_sits():
+    # Listeners leaning hard towards "a person", whose own d' spreads with SD 0.5 around 0.3:
+    # the mean of 50,000 of them (SE 0.003) sits where the map for that spread says, and off the
+    # one for listeners alike.
+    rng = np.random.default_rng(4)
+    n = 50_000
+    thresholds = rng.normal(1.0, 1.0, n)
+    own = 0.3 + rng.normal(0.0, 0.5, n)
+    hits = rng.binomial(5, stats.norm.cdf(own - thresholds))
+    false_alarms = rng.binomial(10, stats.norm.cdf(-thresholds))
+    counts = np.column_stack([np.full(n, 5), hits, np.full(n, 10), false_alarms])
+    observed = d_prime(corrected_rate(hits, 5), corrected_rate(false_alarms, 10)).mean()
+    spread = d_prime_scale(counts, observed, 0.5)
+    assert observed == pytest.approx(spread.expected_at(0.3), abs=0.008)
+    assert observed - d_prime_scale(counts, observed, 0.0).expected_at(0.3) > 0.012
+
+
+def line(slope, shift):
+    """A hand-made g: the expected mean at true d' is slope * d' + shift."""
+    true = np.linspace(-4.0, 4.0, 81)
+    return DPrimeScale(true=true, expected=slope * true + shift)
+
+
+def test_the_yardstick_holds_a_verdict_only_where_every_spread_agrees():
+    yardstick = DPrimeYardstick((line(1.0, 0.0), line(0.8, 0.05)))
+    # g(0) is 0 and 0.05: a mean of 0.2 with SE 0.08 is 2.5 and 1.9 SEs away, and only the
+    # first rejects at 5%.
+    p_first = 2 * stats.t.sf(0.2 / 0.08, 99)
+    p_second = 2 * stats.t.sf(0.15 / 0.08, 99)
+    assert yardstick.p_versus(0.2, 0.08, 99, 0.0) == pytest.approx(p_second)
+    assert p_first < 0.05 < p_second
+    # The TOST against +-0.3 is the one with the larger p-value, so its verdict needs both.
+    tost = yardstick.tost(0.1, 0.05, 99, 0.3, 0.05)
+    assert (tost.lower, tost.upper) == pytest.approx((-0.19, 0.29))
+    # The interval is the hull of both mappings: (0.2 - 0.05) / 0.8 at the top.
+    assert yardstick.interval(-0.1, 0.2) == pytest.approx((-0.1875, 0.2))
+    assert yardstick.true_at(0.2) == pytest.approx(0.2)  # the point: listeners alike
 
 
 def test_an_undetectable_model_heard_less_often_than_human_excerpts_has_a_positive_mean():

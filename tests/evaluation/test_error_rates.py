@@ -11,6 +11,7 @@ import pytest
 
 from evaluation.calibration import (
     D_PRIME_DESIGNS,
+    D_PRIME_SPREAD_DESIGNS,
     PAIR_DESIGNS,
     RATE_DESIGNS,
     d_prime_errors,
@@ -61,6 +62,19 @@ def test_the_test_of_d_prime_zero_holds_its_size():
     errors = d_prime_errors(LEANING_LISTENERS, 0.0, 0.3, ALPHA, studies=500, seed=20_000)
     assert errors.rejected <= 0.07, errors
     assert errors.plain_rejected >= 0.15, errors
+
+
+# The same leaning listeners, 200 of them, now differing in their own d' (SD 0.5). Read against
+# listeners alike, a model at d' = -0.3 passed as "cannot tell" in 7.25% of these studies.
+LISTENERS_WHO_DIFFER = D_PRIME_SPREAD_DESIGNS[
+    "200 x 10 human + 5 model of 30, criterion 1.0 (SD 1.0), excerpt SD 0.3, listeners' d' SD 0.5"
+]
+
+
+def test_cannot_tell_holds_its_size_when_listeners_differ_in_sensitivity():
+    errors = d_prime_errors(LISTENERS_WHO_DIFFER, -0.3, 0.3, ALPHA, studies=400, seed=40_000)
+    assert errors.passed <= 0.06, errors
+    assert errors.alike_passed > 0.07, errors  # the guard has teeth
 
 
 # BachBot's scale: 6 held-out chorales, each heard in many pairs, and 9 machine pieces, all of
