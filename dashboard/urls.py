@@ -2,7 +2,7 @@
 /dashboard/studies/ ("surveys_dashboard") and the reports and downloads at /reports/
 ("evaluation"). The last two namespaces are the ones those pages had when they lived in the
 surveys and evaluation apps, kept so that no link and no reverse() changes; config/urls.py
-mounts each list. Every view needs a login.
+mounts each list. Every view needs a login; dashboard/access.py says which also need a role.
 """
 
 from django.urls import path

@@ -12,6 +12,27 @@ from worker.celery_app import app
 EAGER_SETTINGS = ("task_always_eager", "task_eager_propagates", "task_store_eager_result")
 
 
+def make_researcher(username: str = "ada", password: str = "a-long-password-1", **fields):
+    """An account in the Researchers group, as a researcher's is (dashboard/access.py); a plain
+    account only reads. A test with a live server empties the tables after it, the group its
+    migration made included (Django makes the permissions again), so it is made again here."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+
+    from dashboard.access import RESEARCHERS
+
+    group, _ = Group.objects.get_or_create(name=RESEARCHERS)
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="surveys",
+            codename__in=["run_experiments", "view_participants"],
+        )
+    )
+    user = get_user_model().objects.create_user(username, password=password, **fields)
+    user.groups.add(group)
+    return user
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from dashboard.access import RUN_EXPERIMENTS, needs, posting_needs
 from dashboard.forms import GenerationBatchForm
 from dashboard.jobs import describe_row, enqueued, requeue_lost, requeue_orphaned, stop_job
 from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE, is_memorised
@@ -27,7 +28,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/batches.html", {"rows": rows})
 
 
-@login_required
+@needs(RUN_EXPERIMENTS)
 def batch_new(request: HttpRequest) -> HttpResponse:
     initial = {}
     if run_id := request.GET.get("run"):
@@ -88,7 +89,7 @@ def batch_restart(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dashboard:batch", pk=batch.pk)
 
 
-@login_required
+@posting_needs(RUN_EXPERIMENTS)
 @require_http_methods(["GET", "POST"])
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_POST
 
+from dashboard.access import RUN_EXPERIMENTS, needs
 from dashboard.forms import BundledImportForm, UploadImportForm
 from dashboard.jobs import describe_task, remember_task, task_result
 from generation.models import Corpus
@@ -37,7 +38,7 @@ def corpus_list(request: HttpRequest) -> HttpResponse:
     return _list(request)
 
 
-@login_required
+@needs(RUN_EXPERIMENTS)
 @require_POST
 def import_bundled(request: HttpRequest) -> HttpResponse:
     form = BundledImportForm(request.POST)
@@ -62,7 +63,7 @@ def _store_uploads(files) -> list[str]:
     ]
 
 
-@login_required
+@needs(RUN_EXPERIMENTS)
 @require_POST
 def import_upload(request: HttpRequest) -> HttpResponse:
     form = UploadImportForm(request.POST, request.FILES)

@@ -8,11 +8,11 @@ an upload is sent to the command, which has no limit.
 """
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from dashboard.access import RUN_EXPERIMENTS, needs
 from dashboard.forms import ExternalGeneratorForm
 from generation.corpora import SourcePiece, iter_zip
 from generation.external import GeneratorInfo, ImportRefused, import_generated
@@ -32,7 +32,7 @@ def _sources(uploads) -> list[SourcePiece]:
     return sources
 
 
-@login_required
+@needs(RUN_EXPERIMENTS)
 @require_http_methods(["GET", "POST"])
 def generator_import(request: HttpRequest) -> HttpResponse:
     form = ExternalGeneratorForm(request.POST or None, request.FILES or None)

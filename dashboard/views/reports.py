@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard.access import VIEW_PARTICIPANTS, needs
 from evaluation import exports, pair_summary, tidy
 from evaluation.dataset import (
     answer_tables,
@@ -259,7 +260,7 @@ def _code_given(participant: Participant) -> str:
     return "screen-out" if participant.screened_out_at else ""
 
 
-@login_required
+@needs(VIEW_PARTICIPANTS)
 def participants_csv(request: HttpRequest, slug: str) -> HttpResponse:
     """One row per participant (previews left out), ids as in the answer table."""
     study = get_object_or_404(Study, slug=slug)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from dashboard.access import RUN_EXPERIMENTS, needs
 from dashboard.charts import Series, line_chart
 from dashboard.forms import TrainingRunForm
 from dashboard.jobs import describe_row, enqueued, requeue_lost, requeue_orphaned, stop_job
@@ -46,7 +47,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@needs(RUN_EXPERIMENTS)
 def run_new(request: HttpRequest) -> HttpResponse:
     form = TrainingRunForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -79,7 +80,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "dashboard/run_detail.html", context)
 
 
-@login_required
+@needs(RUN_EXPERIMENTS)
 @require_POST
 def run_stop(request: HttpRequest, pk: int) -> HttpResponse:
     """Ends the attempt now (the worker process running it is terminated); the checkpoint of the
@@ -89,7 +90,7 @@ def run_stop(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dashboard:run", pk=run.pk)
 
 
-@login_required
+@needs(RUN_EXPERIMENTS)
 @require_POST
 def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
     """Queues the run again; training restarts from its last checkpoint, not from scratch.

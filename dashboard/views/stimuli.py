@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from audio.pipeline import StimulusSpec
+from dashboard.access import RUN_EXPERIMENTS, posting_needs
 from dashboard.forms import RenderForm
 from dashboard.jobs import JobView, recent_tasks, remember_task
 from generation.models import GenerationBatch
@@ -55,7 +56,7 @@ def render_jobs() -> list[dict]:
     return [task for task in recent_tasks() if task.get("kind") == "render"]
 
 
-@login_required
+@posting_needs(RUN_EXPERIMENTS)
 def stimulus_list(request: HttpRequest) -> HttpResponse:
     form = RenderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from dashboard.access import RUN_EXPERIMENTS, needs
 from dashboard.forms import StudyForm
 from surveys.link_opens import openings
 from surveys.models import Study, StudyStimulus
@@ -53,7 +54,7 @@ def study_list(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/study_list.html", {"studies": studies})
 
 
-@login_required
+@needs(RUN_EXPERIMENTS)
 def study_create(request: HttpRequest) -> HttpResponse:
     form = StudyForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -68,7 +69,7 @@ def study_create(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/study_form.html", {"form": form})
 
 
-@login_required
+@needs(RUN_EXPERIMENTS)
 def study_edit(request: HttpRequest, slug: str) -> HttpResponse:
     """A draft's every setting and its pool; once open, what participants meet is fixed."""
     study = get_object_or_404(Study, slug=slug)
@@ -114,7 +115,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "dashboard/study_detail.html", context)
 
 
-@login_required
+@needs(RUN_EXPERIMENTS)
 @require_POST
 def study_open(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
@@ -128,7 +129,7 @@ def study_open(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("surveys_dashboard:detail", slug)
 
 
-@login_required
+@needs(RUN_EXPERIMENTS)
 @require_POST
 def study_close(request: HttpRequest, slug: str) -> HttpResponse:
     get_object_or_404(Study, slug=slug).close()

@@ -139,6 +139,15 @@ class Study(models.Model):
     class Meta:
         verbose_name_plural = "studies"
         ordering = ["-created"]
+        # The researcher's role (dashboard/access.py): any other account only reads.
+        permissions = [
+            (
+                "run_experiments",
+                "Can import music, train, generate and render, and create, change, open and "
+                "close studies",
+            ),
+            ("view_participants", "Can see participants' Prolific ids"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(trials_per_participant__gte=2), name="study_min_two_trials"

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from dashboard.jobs import RECENT_TASKS_KEY
 from generation.midi_files import midi_bytes, read_midi
 from generation.models import Corpus, Piece
-from tests.conftest import make_midi
+from tests.conftest import make_midi, make_researcher
 
 TINY_RUN = {
     "model": "roll_lstm",
@@ -39,7 +39,7 @@ TINY_RUN = {
 @pytest.fixture(name="researcher")
 def researcher_fixture(client, django_user_model):
     cache.delete(RECENT_TASKS_KEY)  # the job list lives in Redis, shared with other test runs
-    user = django_user_model.objects.create_user("ada", password="a-long-password-1")
+    user = make_researcher("ada", password="a-long-password-1")
     client.force_login(user)
     return user
 

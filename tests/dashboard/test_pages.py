@@ -11,6 +11,7 @@ from dashboard.charts import Series, line_chart, piano_roll
 from dashboard.jobs import JobView, format_duration
 from generation.models import Corpus
 from surveys.models import Study
+from tests.conftest import make_researcher
 from tests.dashboard.helpers import (  # noqa: F401 - fixtures
     melody,
     researcher_fixture,
@@ -61,7 +62,7 @@ def test_home_links_each_study_and_its_report(client, researcher):
 
 @pytest.mark.django_db
 def test_login_page_logs_a_researcher_in(client, django_user_model):
-    django_user_model.objects.create_user("ada", password="a-long-password-1")
+    make_researcher("ada", password="a-long-password-1")
     response = client.post("/accounts/login/", {"username": "ada", "password": "a-long-password-1"})
     assert response.status_code == 302 and response["Location"] == "/dashboard/"
 

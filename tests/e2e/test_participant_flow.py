@@ -5,10 +5,10 @@ import re
 from collections import Counter
 
 import pytest
-from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from surveys.models import Answer, Participant, Stimulus, Study
+from tests.conftest import make_researcher
 from tests.surveys.factories import FORBIDDEN_WORDS, draft_study, open_study
 from tests.surveys.helpers import without_random_values
 
@@ -313,7 +313,7 @@ def test_back_and_reload_after_answering_lead_on_and_keep_the_first_answer(live_
 def test_a_researcher_previews_a_draft_on_a_phone(live_server, phone, artifacts):
     """The dashboard's button starts a preview of a draft: the participant's pages, each with
     the preview banner, ending on the code page without the Prolific link; the draft stays one."""
-    User.objects.create_user("ada", password="pw-long-enough-1")
+    make_researcher("ada", password="pw-long-enough-1")
     study = draft_study(
         headphone_trials=0,
         completion_url="https://app.prolific.com/submissions/complete?cc={code}",

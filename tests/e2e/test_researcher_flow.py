@@ -15,6 +15,7 @@ from dashboard.jobs import RECENT_TASKS_KEY
 from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import Status
 from surveys.models import Stimulus, Study
+from tests.conftest import make_researcher
 from tests.dashboard.helpers import small_corpus_fixture  # noqa: F401 - fixture
 from tests.worker.processes import start_worker, stop_worker
 
@@ -49,7 +50,7 @@ def desktop(browser):
 @pytest.fixture
 def researcher(db, django_user_model):
     cache.delete(RECENT_TASKS_KEY)  # the job list lives in Redis, shared with other test runs
-    return django_user_model.objects.create_user("ada", password=PASSWORD, is_staff=True)
+    return make_researcher("ada", password=PASSWORD, is_staff=True)
 
 
 def test_a_researcher_runs_an_experiment_from_the_browser(

@@ -7,7 +7,6 @@ import secrets
 
 import pandas as pd
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
@@ -15,6 +14,7 @@ from dashboard.templatetags.report_format import num, p_is, percent, points, pva
 from evaluation import tidy
 from evaluation.dataset import answer_tables, objective_metrics
 from surveys.models import Answer, Participant, Study
+from tests.conftest import make_researcher
 from tests.surveys.factories import open_study
 from tests.surveys.helpers import follow, take_study
 
@@ -79,7 +79,7 @@ def bare_study():
 
 @pytest.fixture
 def researcher_client():
-    user = get_user_model().objects.create_user("researcher", password="a-long-passphrase-1")
+    user = make_researcher("researcher", password="a-long-passphrase-1")
     client = Client()
     client.force_login(user)
     return client

@@ -6,13 +6,13 @@ import json
 import secrets
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
 from evaluation import pairs
 from evaluation.dataset import pair_answer_tables
 from surveys.models import Answer, Participant, Trial
+from tests.conftest import make_researcher
 from tests.surveys.factories import open_study
 from tests.surveys.helpers import QUESTIONNAIRE, take_study
 
@@ -80,7 +80,7 @@ def test_the_report_command_shows_the_pair_analysis(pair_study):
 
 def test_the_report_page_and_downloads_follow_the_design(pair_study):
     researcher = Client()
-    researcher.force_login(get_user_model().objects.create_user("ada", password="pw-long-1x"))
+    researcher.force_login(make_researcher("ada", password="pw-long-1x"))
     page = researcher.get(f"/reports/{pair_study.slug}/")
     assert page.status_code == 200
     body = page.content.decode()
@@ -101,7 +101,7 @@ def test_the_report_page_and_downloads_follow_the_design(pair_study):
 
 def test_a_d_prime_margin_is_refused_for_a_pair_study_rather_than_ignored(pair_study):
     researcher = Client()
-    researcher.force_login(get_user_model().objects.create_user("ada", password="pw-long-1x"))
+    researcher.force_login(make_researcher("ada", password="pw-long-1x"))
     page = researcher.get(f"/reports/{pair_study.slug}/?d_prime_margin=0.5")
     assert page.status_code == 400 and b"no d' margin" in page.content
     with pytest.raises(CommandError, match="no d' margin"):

@@ -7,13 +7,13 @@ import secrets
 
 import pandas as pd
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
 from evaluation import tidy
 from evaluation.dataset import answer_tables
 from surveys.models import Answer, Participant
+from tests.conftest import make_researcher
 from tests.surveys.factories import open_study
 from tests.surveys.helpers import follow, take_study
 
@@ -30,7 +30,7 @@ def _own_cache_namespace(settings):
 @pytest.fixture
 def researcher() -> Client:
     client = Client()
-    client.force_login(get_user_model().objects.create_user("ada", password="a-long-pass-1"))
+    client.force_login(make_researcher("ada", password="a-long-pass-1"))
     return client
 
 

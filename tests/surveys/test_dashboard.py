@@ -6,12 +6,12 @@ import json
 import shutil
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 
 from dashboard.forms import StudyForm
 from surveys.models import Stimulus, Study
+from tests.conftest import make_researcher
 from tests.surveys.factories import draft_study, make_attention_clips, make_stimuli, open_study
 from tests.surveys.helpers import agree, follow, take_study
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def researcher() -> Client:
     client = Client()
-    client.force_login(User.objects.create_user("ada", password="pw-long-enough-1"))
+    client.force_login(make_researcher("ada", password="pw-long-enough-1"))
     return client
 
 

@@ -4,12 +4,12 @@ refused, the choices kept) and ends the study at a failed headphone check when t
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
 from surveys import headphone
 from surveys.models import Answer, HeadphoneTrial, Participant, Stimulus, Trial
+from tests.conftest import make_researcher
 from tests.surveys.factories import open_study
 from tests.surveys.helpers import (
     ANSWER,
@@ -151,7 +151,7 @@ def test_a_preview_screened_out_is_shown_the_link_but_not_sent():
         headphone_trials=1, exclusion_rules={"headphone_min_correct": 1}, screen_out_url=PROLIFIC
     )
     researcher = Client()
-    researcher.force_login(User.objects.create_user("ada", password="pw-long-enough-1"))
+    researcher.force_login(make_researcher("ada", password="pw-long-enough-1"))
     researcher.post(f"/dashboard/studies/{study.slug}/preview/")
     follow(researcher, f"/s/{study.slug}/consent/", {"agree": "on"})
     page = _fail_headphones(researcher, study.slug).content.decode()

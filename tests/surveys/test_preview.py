@@ -4,11 +4,11 @@ counted, for a draft as well as an open study, and only from the dashboard."""
 import re
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
 from surveys import flow
 from surveys.models import Answer, Participant, Study, Trial
+from tests.conftest import make_researcher
 from tests.surveys.factories import draft_study, open_study
 from tests.surveys.helpers import agree, follow, participant_of, take_study
 from tests.surveys.test_blind_audio import _secrets_of
@@ -23,7 +23,7 @@ PROLIFIC = "https://app.prolific.com/submissions/complete?cc={code}"
 @pytest.fixture
 def researcher() -> Client:
     client = Client()
-    client.force_login(User.objects.create_user("ada", password="pw-long-enough-1"))
+    client.force_login(make_researcher("ada", password="pw-long-enough-1"))
     return client
 
 
@@ -43,7 +43,7 @@ def test_the_button_needs_a_login_and_a_post():
     anonymous = Client().post(f"/dashboard/studies/{study.slug}/preview/")
     assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
     researcher = Client()
-    researcher.force_login(User.objects.create_user("ada", password="pw-long-enough-1"))
+    researcher.force_login(make_researcher("ada", password="pw-long-enough-1"))
     assert researcher.get(f"/dashboard/studies/{study.slug}/preview/").status_code == 405
     assert not Participant.objects.exists()
 
@@ -51,7 +51,7 @@ def test_the_button_needs_a_login_and_a_post():
 def test_the_button_needs_the_csrf_token():
     study = open_study()
     client = Client(enforce_csrf_checks=True)
-    client.force_login(User.objects.create_user("ada", password="pw-long-enough-1"))
+    client.force_login(make_researcher("ada", password="pw-long-enough-1"))
     url = f"/dashboard/studies/{study.slug}/preview/"
     assert client.post(url).status_code == 403
     assert not Participant.objects.exists()
@@ -69,7 +69,7 @@ def test_a_query_parameter_on_the_public_link_starts_no_preview():
     agree(client, follow(client, f"/s/{study.slug}/?preview=1"))
     assert not participant_of(client, study.slug).preview
     researcher = Client()
-    researcher.force_login(User.objects.create_user("ada", password="pw-long-enough-1"))
+    researcher.force_login(make_researcher("ada", password="pw-long-enough-1"))
     agree(researcher, follow(researcher, f"/s/{study.slug}/"))
     assert not participant_of(researcher, study.slug).preview
 
