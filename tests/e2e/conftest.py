@@ -41,6 +41,19 @@ def browser():
         browser.close()
 
 
+def csp_refusals(context) -> list[str]:
+    """What the browser refuses under the site's Content-Security-Policy, as it reports it on
+    the console; a test that ends with any has a page that breaks in a real browser."""
+    refused = []
+    context.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return refused
+
+
 @pytest.fixture
 def phone(browser):
     """A fresh phone-sized context (no cookies), sounds sped up."""
@@ -48,8 +61,10 @@ def phone(browser):
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
     )
     context.add_init_script(FAST_PLAYBACK)
+    refused = csp_refusals(context)
     yield context
     context.close()
+    assert not refused, refused
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from generation.models.runs import Status
 from surveys.models import Stimulus, Study
 from tests.conftest import make_researcher
 from tests.dashboard.helpers import small_corpus_fixture  # noqa: F401 - fixture
+from tests.e2e.conftest import csp_refusals
 from tests.worker.processes import start_worker, stop_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -43,8 +44,10 @@ def worker(live_server):
 @pytest.fixture
 def desktop(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    refused = csp_refusals(context)
     yield context
     context.close()
+    assert not refused, refused
 
 
 @pytest.fixture
