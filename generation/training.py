@@ -603,11 +603,14 @@ def _scored_batches(config: TrainConfig, pieces: list[np.ndarray], protocol: str
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
-    """The network (in eval mode), its spec, training config and metadata from a checkpoint."""
+    """The network (in eval mode), its spec, training config and metadata from a checkpoint.
+
+    Checkpoints travel through shared storage, so they are read as tensors and plain data only
+    (weights_only): unpickling anything else could run code of the file's choosing."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    payload = torch.load(path, map_location=device, weights_only=False)
+    payload = torch.load(path, map_location=device, weights_only=True)
     if payload.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a checkpoint of this version")
     spec = NetworkSpec(payload["spec"]["kind"], payload["spec"]["kwargs"])
@@ -631,7 +634,7 @@ def _checkpoint(spec, config, network, optimizer, scaler, state, metadata) -> di
 
 
 def _restore(path, config, network, optimizer, scaler, device) -> LoopState:
-    payload = torch.load(path, map_location=device, weights_only=False)
+    payload = torch.load(path, map_location=device, weights_only=True)
     stored = TrainConfig.from_dict(payload["config"])
     if replace(stored, epochs=config.epochs, device=config.device) != config:
         raise ValueError(

@@ -1,5 +1,7 @@
 """The training loop: metrics, early stopping, checkpoints, and resume equal to uninterrupted."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +9,7 @@ import torch
 from generation.datasets import WindowSet, epoch_order
 from generation.metrics import MetricTotals, Objective, frame_scores
 from generation.training import (
+    CHECKPOINT_FORMAT,
     LAST,
     TrainConfig,
     TrainingData,
@@ -170,3 +173,22 @@ def test_the_learning_line_says_which_side_of_the_baseline_a_run_is():
     assert learning_line(3.0, 4.0).endswith("25.0% below it")
     assert learning_line(4.2, 4.0).endswith("5.0% above it")
     assert learning_line(None, 4.0) == "no validation NLL yet"
+
+
+class RunsCodeWhenUnpickled:
+    """What a tampered checkpoint could hold: unpickling it calls a function of its choosing
+    (here one that only leaves a file behind)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (self.marker.touch, ())
+
+
+def test_a_checkpoint_holding_anything_but_tensors_and_plain_data_is_refused(tmp_path):
+    path, marker = tmp_path / "model.pt", tmp_path / "ran"
+    torch.save({"format": CHECKPOINT_FORMAT, "metadata": RunsCodeWhenUnpickled(marker)}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        load_checkpoint(path)
+    assert not marker.exists()
