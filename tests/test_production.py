@@ -33,6 +33,7 @@ COMPOSE_ENV = {
     "SITE_ADDRESS": "survey.example.org",
     "STORAGE_SECRET_ACCESS_KEY": "y" * 20,
 }
+PASSWORDS = {"POSTGRES_PASSWORD": "pg4Secret", "REDIS_PASSWORD": "rd4Secret"}
 
 
 def _tool(name: str) -> str:
@@ -83,28 +84,37 @@ def test_every_app_service_keeps_its_files_in_minio_and_shares_no_disk():
         assert mounted in ([], ["static"]), f"{name} mounts {mounted}"
 
 
-def test_a_second_machine_joins_with_four_variables():
-    """The README's second machine: the same file, `up --no-deps worker-gpu`, and four variables."""
-    env = {**COMPOSE_ENV, "SERVICES_HOST": "10.0.0.5"}
+def test_a_second_machine_joins_with_six_variables():
+    """The README's second machine: the same file, `up --no-deps worker-gpu`, and six variables,
+    the services' passwords among them."""
+    env = {**COMPOSE_ENV, **PASSWORDS, "SERVICES_HOST": "10.0.0.5"}
     result = _compose(env)
     assert result.returncode == 0, result.stderr
     worker = yaml.safe_load(result.stdout)["services"]["worker-gpu"]["environment"]
-    assert worker["DATABASE_URL"] == "postgres://turing:turing@10.0.0.5:5432/turing"
-    assert worker["CELERY_BROKER_URL"] == "redis://10.0.0.5:6379/0"
+    assert worker["DATABASE_URL"] == "postgres://turing:pg4Secret@10.0.0.5:5432/turing"
+    assert worker["CELERY_BROKER_URL"] == "redis://:rd4Secret@10.0.0.5:6379/0"
+    assert worker["CACHE_URL"] == "redis://:rd4Secret@10.0.0.5:6379/1"
     assert worker["STORAGE_ENDPOINT_URL"] == "http://10.0.0.5:9000"
     assert worker["STORAGE_SECRET_ACCESS_KEY"] == COMPOSE_ENV["STORAGE_SECRET_ACCESS_KEY"]
 
 
 def test_the_first_machine_publishes_its_services_only_on_the_private_address():
-    result = _compose({**COMPOSE_ENV, "PRIVATE_ADDRESS": "10.0.0.5"}, "docker-compose.services.yml")
+    env = {**COMPOSE_ENV, **PASSWORDS, "PRIVATE_ADDRESS": "10.0.0.5"}
+    result = _compose(env, "docker-compose.services.yml")
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
+    assert services["redis"]["command"][-2:] == ["--requirepass", "rd4Secret"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "pg4Secret"
     for name, port in {"postgres": 5432, "redis": 6379, "minio": 9000}.items():
         [published] = services[name]["ports"]
         if isinstance(published, dict):  # Compose v2 writes the long form
             published = f"{published['host_ip']}:{published['published']}:{published['target']}"
         assert published.removesuffix("/tcp") == f"10.0.0.5:{port}:{port}"
     assert _compose(COMPOSE_ENV, "docker-compose.services.yml").returncode != 0
+    for password in PASSWORDS:  # published, a service never keeps the one-host default
+        without = {k: v for k, v in env.items() if k != password}
+        refused = _compose(without, "docker-compose.services.yml")
+        assert refused.returncode != 0 and f"set {password}" in refused.stderr
 
 
 @pytest.mark.parametrize("missing", sorted(COMPOSE_ENV))
