@@ -107,8 +107,13 @@ def test_a_reader_reads_every_page_without_an_action_on_it(reader, rows):
         assert response.status_code == 200, url
         page = response.content.decode()
         assert not [word for word in ACTION_WORDS if word in page], url
-    draft_page = reader.get(reverse("surveys_dashboard:detail", args=["draft"]))
-    assert "Try it as a participant" in draft_page.content.decode()
+    draft_page = reader.get(reverse("surveys_dashboard:detail", args=["draft"])).content.decode()
+    assert "Try it as a participant" in draft_page
+    # The code that claims a participant's payment on Prolific is the researchers' to hand out.
+    assert (
+        rows["open"].completion_code
+        not in reader.get(reverse("surveys_dashboard:detail", args=["live"])).content.decode()
+    )
 
 
 def test_a_reader_is_refused_every_action_and_nothing_changes(reader, rows):
@@ -135,6 +140,7 @@ def test_a_researcher_sees_the_actions_and_may_take_them(rows):
     client.force_login(make_researcher())
     page = client.get(reverse("surveys_dashboard:detail", args=["draft"])).content.decode()
     assert "Open the study" in page and "Edit the draft" in page
+    assert rows["draft"].completion_code in page
     report = client.get(reverse("evaluation:report", args=["live"])).content.decode()
     assert "Participants (CSV)" in report
     assert client.get(reverse("evaluation:participants_csv", args=["live"])).status_code == 200
