@@ -117,6 +117,12 @@ def on_the_margin(design: StudyDesign, margin: float) -> StudyDesign:
     return replace(design, model_d_primes={MODEL: d_prime})
 
 
+def with_human_rate(design: StudyDesign, rate: float) -> StudyDesign:
+    """``design`` with its threshold moved so human excerpts are judged human at ``rate``."""
+    spread = float(np.sqrt(1 + design.threshold_sd**2 + design.item_sd**2))
+    return replace(design, threshold=float(stats.norm.ppf(rate)) * spread)
+
+
 def with_true_d_prime(design: StudyDesign, d_prime: float) -> StudyDesign:
     """``design`` with one model whose participant-average d' (true_d_prime) is ``d_prime``."""
     return replace(design, model_d_primes={MODEL: d_prime * float(np.sqrt(1 + design.item_sd**2))})
