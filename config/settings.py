@@ -29,7 +29,15 @@ if not DEBUG and len(SECRET_KEY) < 32:
         "SECRET_KEY is too short for DEBUG off: give it 50 random characters "
         "(python -c 'import secrets; print(secrets.token_urlsafe(50))')"
     )
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+_LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _LOCAL_HOSTS)
+if SECRET_KEY == _DEV_KEY and (reachable := [h for h in ALLOWED_HOSTS if h not in _LOCAL_HOSTS]):
+    # The development key is in this repository for anyone to read: it may sign nothing that
+    # people other than the developer can reach (consent tokens, messages, password resets).
+    raise RuntimeError(
+        f"ALLOWED_HOSTS names {', '.join(reachable)}, but SECRET_KEY is the public development "
+        "key: set SECRET_KEY (50 random characters) and, for a real site, DEBUG=0"
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [

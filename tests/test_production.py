@@ -195,6 +195,15 @@ def test_a_short_secret_key_is_refused_in_production():
     assert result.returncode != 0 and "SECRET_KEY is too short" in result.stderr
 
 
+def test_the_public_development_key_never_serves_a_host_others_reach():
+    refused = _settings_under({"ALLOWED_HOSTS": "survey.example.org,localhost"})
+    assert refused.returncode != 0 and "survey.example.org" in refused.stderr
+    assert "public development key" in refused.stderr
+    assert _settings_under({"ALLOWED_HOSTS": "localhost,127.0.0.1"}).returncode == 0
+    own_key = {"ALLOWED_HOSTS": "192.168.1.5", "SECRET_KEY": "k" * 50}  # a phone on the LAN
+    assert _settings_under(own_key).returncode == 0
+
+
 def test_a_scheme_that_is_neither_is_refused():
     result = _settings_under({"SITE_SCHEME": "htps"})
     assert result.returncode != 0 and "must be https or http" in result.stderr
