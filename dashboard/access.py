@@ -2,8 +2,9 @@
 
 Every page needs a login. Reading (the dashboard, runs, batches, stimuli, studies and their
 reports) is open to every account, so a lab can give collaborators and reviewers the results
-without the means to change them. Acting (importing, training, generating, rendering, creating,
-changing, previewing, opening and closing studies) needs RUN_EXPERIMENTS, and participants'
+without the means to change them, and to try a study as a participant (a preview, never
+counted). Acting (importing, training, generating, rendering, creating, changing, opening and
+closing studies, and seeing a study's completion code) needs RUN_EXPERIMENTS, and participants'
 Prolific ids, which are personal data, need VIEW_PARTICIPANTS. The Researchers group holds both
 (surveys/migrations/0012_researcher_role.py made it and put every account of the time in it);
 superusers have every permission.
@@ -30,31 +31,25 @@ def _check(request: HttpRequest, permission: str) -> None:
         raise PermissionDenied(READ_ONLY)
 
 
-def needs(permission: str):
-    """The view needs a login with ``permission``; any other account gets a 403 page."""
-
+def _guarded(permission: str, posts_only: bool):
     def decorate(view):
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs):
-            _check(request, permission)
-            return view(request, *args, **kwargs)
-
-        return login_required(wrapped)
-
-    return decorate
-
-
-def posting_needs(permission: str):
-    """The view needs a login; reading it is open to any account, posting to it needs
-    ``permission``."""
-
-    def decorate(view):
-        @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs):
-            if request.method == "POST":
+            if request.method == "POST" or not posts_only:
                 _check(request, permission)
             return view(request, *args, **kwargs)
 
         return login_required(wrapped)
 
     return decorate
+
+
+def needs(permission: str):
+    """The view needs a login with ``permission``; any other account gets a 403 page."""
+    return _guarded(permission, posts_only=False)
+
+
+def posting_needs(permission: str):
+    """The view needs a login; reading it is open to any account, posting to it needs
+    ``permission``."""
+    return _guarded(permission, posts_only=True)

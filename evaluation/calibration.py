@@ -15,7 +15,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from evaluation import pairs, tidy
-from evaluation.d_prime_bias import d_prime_yardstick
+from evaluation.d_prime_bias import DPrimeYardstick, d_prime_yardstick
 from evaluation.detection import group_sdt
 from evaluation.equivalence import tost, tost_between
 from evaluation.rates import Estimate, difference, group_rates, rate_estimate
@@ -173,16 +173,14 @@ def d_prime_errors(
         group = group_sdt(frame, MODEL)
         mean, se, df = group.d_prime.estimate, group.d_prime.se, group.df
         yardstick = d_prime_yardstick(group.counts, mean)
-        alike = yardstick.scales[0]
+        alike = DPrimeYardstick(yardstick.scales[:1])
         counts += [
             yardstick.p_versus(mean, se, df, 0.0) < alpha,
             2 * stats.t.sf(abs(mean) / se, df) < alpha,
-            2 * stats.t.sf(abs(mean - alike.expected_at(0.0)) / se, df) < alpha,
+            alike.p_versus(mean, se, df, 0.0) < alpha,
             yardstick.tost(mean, se, df, margin, alpha).equivalent,
             tost_between(mean, se, df, -margin, margin, alpha).equivalent,
-            tost_between(
-                mean, se, df, alike.expected_at(-margin), alike.expected_at(margin), alpha
-            ).equivalent,
+            alike.tost(mean, se, df, margin, alpha).equivalent,
         ]
     return DPrimeErrors(studies, *(float(share) for share in counts / studies))
 

@@ -19,15 +19,14 @@ def make_researcher(username: str = "ada", password: str = "a-long-password-1", 
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group, Permission
 
-    from dashboard.access import RESEARCHERS
+    from dashboard.access import RESEARCHERS, RUN_EXPERIMENTS, VIEW_PARTICIPANTS
 
     group, _ = Group.objects.get_or_create(name=RESEARCHERS)
-    group.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="surveys",
-            codename__in=["run_experiments", "view_participants"],
+    for permission in (RUN_EXPERIMENTS, VIEW_PARTICIPANTS):
+        app_label, codename = permission.split(".")
+        group.permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
         )
-    )
     user = get_user_model().objects.create_user(username, password=password, **fields)
     user.groups.add(group)
     return user
