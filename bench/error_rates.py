@@ -7,7 +7,11 @@ same --studies and --seed. The baselines run in the same process on the same stu
   cluster-robust variance, as statsmodels computes it (negative values read as 0), against the
   floored variance of evaluation/rates.py; coverage of 95% intervals, standard error over the true
   SD, and the false-pass rate of TOST (alpha 0.05) for a model exactly on the 10-point margin;
-  then, as a known limit, the same where human excerpts are judged human 85-95% of the time;
+- rates near 1: the Wald-t interval on that variance against the report's score intervals
+  (evaluation/score_intervals.py); the human excerpts' own rate at 50-98% (coverage, and the size
+  of the test of 50% at 50%), a model on the margin below human excerpts judged human 60-95% of
+  the time (coverage, false passes), and the power that costs: how often TOST passes a model
+  judged human as often as they are;
 - d': the mean corrected d' compared with 0 and +-0.3 as it stands ("plain"), against the
   yardstick of evaluation/d_prime_bias.py built for listeners alike, and against the report's,
   which allows for listeners whose own d' spreads up to 0.5; the size of the test of d' = 0 for an
@@ -27,6 +31,7 @@ The README's statistics table quotes this script's output.
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -46,8 +51,10 @@ from evaluation.calibration import (  # noqa: E402
     DPrimeErrors,
     d_prime_errors,
     difference_errors,
+    equivalence_power,
     on_the_margin,
     pair_errors,
+    rate_errors,
     with_human_rate,
 )
 from evaluation.simulate import StudyDesign, simulate_study  # noqa: E402
@@ -85,6 +92,13 @@ def textbook(design: StudyDesign, studies: int, seed: int) -> tuple[float, float
     return covered / studies, se_ratio, passed / studies
 
 
+def near_one(human_rates: tuple[float, ...]) -> Iterator[tuple[str, float, StudyDesign]]:
+    """Each near-one design with its human excerpts judged human at each rate."""
+    for name in NEAR_ONE_DESIGNS:
+        for rate in human_rates:
+            yield name, rate, with_human_rate(RATE_DESIGNS[name], rate)
+
+
 def shares(errors: DPrimeErrors, verdict: str) -> str:
     """A d' verdict's rate read plainly, against listeners alike, and by the report's yardstick."""
     plain, alike, ours = (getattr(errors, f"{way}{verdict}") for way in ("plain_", "alike_", ""))
@@ -108,17 +122,26 @@ def main() -> None:
             f" | {old[2]:.1%} -> {new.false_pass:.1%}",
             flush=True,
         )
-    print("\nA known limit: human excerpts judged human nearly always (model on the margin)")
-    print("design | human rate | coverage | false pass")
-    for name in NEAR_ONE_DESIGNS:
-        for rate in (0.85, 0.9, 0.95):
-            errors = difference_errors(
-                with_human_rate(RATE_DESIGNS[name], rate), MARGIN, ALPHA, n, seed
-            )
-            print(
-                f"{name} | {rate:.2f} | {errors.coverage:.1%} | {errors.false_pass:.1%}",
-                flush=True,
-            )
+    print("\nRates near 1 (Wald-t -> ours, score intervals): the human excerpts' own rate")
+    print("design | human rate | coverage | test of 50% rejects (at 50%: its size)")
+    for name, rate, design in near_one((0.5, 0.9, 0.95, 0.98)):
+        errors = rate_errors(design, ALPHA, n, seed)
+        print(
+            f"{name} | {rate:.2f} | {errors.wald_coverage:.1%} -> {errors.coverage:.1%}"
+            f" | {errors.wald_rejected:.1%} -> {errors.rejected:.1%}",
+            flush=True,
+        )
+    print("and a model on the margin below them; power: a model judged as human as they are")
+    print("design | human rate | coverage | false pass | power")
+    for name, rate, design in near_one((0.6, 0.85, 0.9, 0.95)):
+        errors = difference_errors(design, MARGIN, ALPHA, n, seed)
+        power, wald_power = equivalence_power(design, MARGIN, ALPHA, n, seed)
+        print(
+            f"{name} | {rate:.2f} | {errors.wald_coverage:.1%} -> {errors.coverage:.1%}"
+            f" | {errors.wald_false_pass:.1%} -> {errors.false_pass:.1%}"
+            f" | {wald_power:.1%} -> {power:.1%}",
+            flush=True,
+        )
     d_prime_designs = {**D_PRIME_DESIGNS, **D_PRIME_SPREAD_DESIGNS}
     print(f"\nd', {n} studies per design and truth (plain -> listeners alike -> ours)")
     print(

@@ -18,7 +18,15 @@ from evaluation import pairs, tidy
 from evaluation.d_prime_bias import DPrimeYardstick, d_prime_yardstick
 from evaluation.detection import group_sdt
 from evaluation.equivalence import tost, tost_between
-from evaluation.rates import Estimate, difference, group_rates, rate_estimate
+from evaluation.rates import (
+    CHANCE,
+    Estimate,
+    difference,
+    group_rates,
+    rate_estimate,
+    t_estimate,
+    wilson,
+)
 from evaluation.simulate import PairDesign, StudyDesign, simulate_pair_study, simulate_study
 
 MODEL = "model"
@@ -89,6 +97,8 @@ class DifferenceErrors:
     coverage: float  # share of 95% intervals holding the true difference
     se_ratio: float  # root mean estimated variance / the estimates' SD
     false_pass: float  # share of studies whose TOST called it equivalent (true diff on the margin)
+    wald_coverage: float  # the same two with the Wald-t interval on the same variance
+    wald_false_pass: float
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,18 @@ class DPrimeErrors:
     passed: float  # share where the TOST against +-margin called it equivalent
     plain_passed: float
     alike_passed: float
+
+
+@dataclass(frozen=True)
+class RateErrors:
+    """The human excerpts' rate over simulated studies: the report's Wilson interval and score
+    test against the Wald-t ones they replaced."""
+
+    studies: int
+    coverage: float  # share of 95% intervals holding the true rate
+    rejected: float  # share whose test of 50% rejected (its size where the truth is 50%)
+    wald_coverage: float
+    wald_rejected: float
 
 
 def on_the_margin(design: StudyDesign, margin: float) -> StudyDesign:
@@ -131,26 +153,81 @@ def with_true_d_prime(design: StudyDesign, d_prime: float) -> StudyDesign:
 def difference_errors(
     design: StudyDesign, margin: float, alpha: float, studies: int, seed: int = 0
 ) -> DifferenceErrors:
-    """Coverage and false-pass rate for a model on the margin (see ``on_the_margin``)."""
+    """Coverage and false-pass rate for a model on the margin (see ``on_the_margin``), with the
+    report's score intervals and with the Wald-t interval they replaced."""
     design = on_the_margin(design, margin)
     truth = -margin
-    estimates, variances, covered, passed = [], [], 0, 0
+    estimates, variances, counts = [], [], np.zeros(4)
     for study in range(seed, seed + studies):
         frame, _ = simulate_study(design, seed=study)
         rates = group_rates(
             frame[tidy.JUDGED_HUMAN], frame[tidy.SOURCE], frame[tidy.PARTICIPANT], frame[tidy.ITEM]
         )
         diff = difference(rates, MODEL, tidy.HUMAN)
+        wald = t_estimate(diff.estimate, diff.se, diff.df, truth)
         estimates.append(diff.estimate)
         variances.append(diff.se**2)
-        covered += bool(diff.ci_low <= truth <= diff.ci_high)
-        passed += tost(diff.estimate, diff.se, diff.df, margin, alpha).equivalent
+        counts += [
+            diff.ci_low <= truth <= diff.ci_high,
+            diff.score.tost(-margin, margin, alpha).equivalent,
+            wald.ci_low <= truth <= wald.ci_high,
+            tost(diff.estimate, diff.se, diff.df, margin, alpha).equivalent,
+        ]
+    coverage, false_pass, wald_coverage, wald_false_pass = (float(c) for c in counts / studies)
     return DifferenceErrors(
         studies=studies,
-        coverage=covered / studies,
+        coverage=coverage,
         se_ratio=float(np.sqrt(np.nanmean(variances)) / np.std(estimates)),
-        false_pass=passed / studies,
+        false_pass=false_pass,
+        wald_coverage=wald_coverage,
+        wald_false_pass=wald_false_pass,
     )
+
+
+def equivalence_power(
+    design: StudyDesign, margin: float, alpha: float, studies: int, seed: int = 0
+) -> tuple[float, float]:
+    """How often TOST finds a model judged human exactly as often as the human excerpts within
+    the margin: with the report's score intervals, and with the Wald-t interval."""
+    design = replace(design, model_d_primes={MODEL: 0.0})
+    counts = np.zeros(2)
+    for study in range(seed, seed + studies):
+        frame, _ = simulate_study(design, seed=study)
+        rates = group_rates(
+            frame[tidy.JUDGED_HUMAN], frame[tidy.SOURCE], frame[tidy.PARTICIPANT], frame[tidy.ITEM]
+        )
+        diff = difference(rates, MODEL, tidy.HUMAN)
+        counts += [
+            diff.score.tost(-margin, margin, alpha).equivalent,
+            tost(diff.estimate, diff.se, diff.df, margin, alpha).equivalent,
+        ]
+    ours, wald = counts / studies
+    return float(ours), float(wald)
+
+
+def rate_errors(design: StudyDesign, alpha: float, studies: int, seed: int = 0) -> RateErrors:
+    """Coverage of the human excerpts' rate, and how often its test of 50% rejects."""
+    truth = design.true_rate_human(0.0)
+    counts = np.zeros(4)
+    for study in range(seed, seed + studies):
+        frame, _ = simulate_study(design, seed=study)
+        rates = group_rates(
+            frame[tidy.JUDGED_HUMAN], frame[tidy.SOURCE], frame[tidy.PARTICIPANT], frame[tidy.ITEM]
+        )
+        ours = rate_estimate(rates, tidy.HUMAN)
+        wald = t_estimate(ours.estimate, ours.se, ours.df, CHANCE, bounds=(0.0, 1.0))
+        if rates.all_alike(tidy.HUMAN):  # as the report did: Wilson on the smaller cluster count
+            i = rates.index(tidy.HUMAN)
+            units = min(rates.n_participants[i], rates.n_items[i])
+            low, high = wilson(ours.estimate * units, units)
+            wald = replace(wald, ci_low=low, ci_high=high)
+        counts += [
+            ours.ci_low <= truth <= ours.ci_high,
+            ours.p_value < alpha,
+            wald.ci_low <= truth <= wald.ci_high,
+            wald.p_value < alpha,
+        ]
+    return RateErrors(studies, *(float(share) for share in counts / studies))
 
 
 def d_prime_errors(
@@ -223,9 +300,7 @@ class PairErrors:
 
 def _pair_outcomes(estimate: Estimate, pc: float, margin: float, alpha: float) -> list[bool]:
     """Covered, told apart, called indistinguishable."""
-    tost_result = tost_between(
-        estimate.estimate, estimate.se, estimate.df, 0.5 - margin, 0.5 + margin, alpha
-    )
+    tost_result = estimate.score.tost(0.5 - margin, 0.5 + margin, alpha)
     told = bool(estimate.p_value < alpha)
     return [bool(estimate.ci_low <= pc <= estimate.ci_high), told, tost_result.equivalent]
 

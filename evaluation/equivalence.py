@@ -49,7 +49,7 @@ class Tost:
         return bool(np.isfinite(self.p_value) and self.p_value < self.alpha)
 
 
-def _check_alpha(alpha: float) -> None:
+def check_alpha(alpha: float) -> None:
     if not 0 < alpha < 0.5:
         raise ValueError(f"alpha must be between 0 and 0.5, got {alpha}")
 
@@ -65,7 +65,7 @@ def tost_between(
     """TOST of lower < ``estimate`` < upper with a t reference on ``df`` degrees of freedom."""
     if not lower < upper:
         raise ValueError(f"the equivalence bounds must be increasing, got {lower}, {upper}")
-    _check_alpha(alpha)
+    check_alpha(alpha)
     if not (np.isfinite(se) and se > 0 and df >= 1 and np.isfinite(estimate)):
         return Tost(estimate, se, int(df), lower, upper, *[np.nan] * 5, alpha)
     p_lower = float(stats.t.sf((estimate - lower) / se, df))

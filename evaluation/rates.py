@@ -6,7 +6,7 @@ group is the mean of its 0/1 judgments (a regression of the judgment on group in
 statement the report makes is a contrast of those means: one rate (against 50%), a model against
 the human excerpts, a model against a model, and the pair design's proportion correct
 (evaluation/pairs.py: a rate of the "correct" outcome against 50%, its two excerpts as items).
-All of them go through ``contrast`` and take the same variance, the larger of three:
+All of them take the same variance (``GroupRates.variance``), the larger of three:
 
     V_two-way = V_participant + V_item - V_cell      (Cameron, Gelbach & Miller 2011)
     V_participant                                    (one-way, clustered by participant)
@@ -50,15 +50,20 @@ of the true SD in 400-study runs where excerpts did not vary (its one-way excerp
 holds the leans) and covered 91% with 8 excerpts a source of SD 0.5. Intervals and tests use a t
 distribution with min(participants, items) - 1 degrees of freedom, the usual few-clusters guard.
 
+The intervals are not the estimate +- t * SE: a rate near 0 or 1 takes Wilson's score interval on
+its effective sample size p (1 - p) / V, and a difference the MOVER interval built from two of
+them (evaluation/score_intervals.py, which says why); near 50% both are the Wald-t interval on V.
+
 The pair design (evaluation/pairs.py) has two kinds of excerpt in each judgment, the person's
 and the machine's, each heard in many pairs. Its variance is Cameron, Gelbach & Miller's
 three-way one, V_participant + V_person's + V_machine's - V_pair - V_cell, floored at the largest
 one-way variance, with min(participants, person's, machine's excerpts) - 1 degrees of freedom.
 It states single rates only (pc per model), so its excerpt terms keep the leans, as CGM's do.
 
-Where every answer in a group is the same the sandwich is zero (or rounding of it): a rate then
-takes a Wilson interval on its smaller cluster count, and any other statement involving only such
-groups is left without a test rather than read as certain.
+Where every answer in a group is the same the sandwich is zero (or rounding of it): the group then
+counts as many judgments as its smaller cluster count, for its Wilson interval and for a
+difference from a group that varied; its own test of 50%, and a difference between two such
+groups, are left without a test rather than read as certain.
 
 Nothing here imports Django: the input is the tidy table's columns as arrays.
 """
@@ -66,13 +71,14 @@ Nothing here imports Django: the input is the tidy table's columns as arrays.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from evaluation import tidy
+from evaluation.score_intervals import ScoreContrast, wilson_limits
 
 CHANCE = 0.5
 # A standard error below this is a zero up to rounding: every answer alike.
@@ -248,7 +254,9 @@ def _combined(*codes: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A proportion or a difference with its standard error, interval and test."""
+    """A proportion or a difference with its standard error, interval and test. ``score`` is
+    what a rate's interval was built from (evaluation/score_intervals.py), to state it at another
+    level or test it against other bounds; None for a Wald-t estimate."""
 
     estimate: float
     se: float
@@ -257,18 +265,14 @@ class Estimate:
     ci_high: float
     null: float
     p_value: float
+    score: ScoreContrast | None = None
 
 
 def wilson(successes: float, n: float, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval: used only where a sandwich variance is zero (all answers alike)."""
+    """Wilson score interval of a binomial count (one excerpt heard by different people)."""
     if n <= 0:
         return (np.nan, np.nan)
-    z = stats.norm.ppf(0.5 + level / 2)
-    p = successes / n
-    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    # The interval always contains p; min/max only undo rounding at p = 0 or 1 (1 - 1e-16).
-    return (max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half)))
+    return wilson_limits(successes / n, n, float(stats.norm.ppf(0.5 + level / 2)))
 
 
 def t_estimate(
@@ -289,43 +293,96 @@ def t_estimate(
     return Estimate(float(estimate), float(se), df, float(low), float(high), null, p)
 
 
-def contrast(
-    rates: GroupRates,
-    weights: Mapping[str, float],
-    null: float = 0.0,
-    level: float = 0.95,
-    bounds: tuple[float, float] = (-1.0, 1.0),
-) -> Estimate:
-    """A weighted sum of group rates (one rate, a difference) with its interval and its test.
-
-    Every contrast the report states goes through here, so all take the floored crossed-design
-    variance; its degrees of freedom count the participants and excerpts of the groups involved.
-    """
+def _variance(rates: GroupRates, weights: Mapping[str, float]) -> float:
     w = np.zeros(len(rates.labels))
     for label, weight in weights.items():
         w[rates.index(label)] = weight
-    se = float(np.sqrt(rates.variance(w)))
-    return t_estimate(float(w @ rates.estimate), se, rates.df_for(*weights), null, level, bounds)
+    return rates.variance(w)
+
+
+def effective_n(rates: GroupRates, label: str) -> float:
+    """Kish's effective sample size of a group's rate, p (1 - p) / V: the number of independent
+    judgments that would pin it down as well. A group whose answers are all alike has V = 0,
+    which overstates what a handful of participants can show: it counts as many judgments as
+    its smaller cluster count (participants or excerpts). NaN where V cannot be estimated."""
+    i = rates.index(label)
+    if rates.all_alike(label):
+        return float(min(rates.n_participants[i], rates.n_items[i]))
+    p, variance = float(rates.estimate[i]), _variance(rates, {label: 1.0})
+    if not np.isfinite(variance) or variance < NO_SPREAD**2:
+        return np.nan
+    return p * (1 - p) / variance
+
+
+def rate_contrast(rates: GroupRates, label: str) -> ScoreContrast:
+    """One group's rate, for its Wilson interval and score tests on its effective size."""
+    i = rates.index(label)
+    se = float(np.sqrt(_variance(rates, {label: 1.0})))
+    return ScoreContrast(
+        (float(rates.estimate[i]),), (effective_n(rates, label),), 0.0, se, rates.df_for(label)
+    )
+
+
+def difference_contrast(rates: GroupRates, label: str, baseline: str) -> ScoreContrast:
+    """Rate of ``label`` less the rate of ``baseline``, for its MOVER interval and tests.
+
+    The correlation of the two rates comes from the variances of each and of their difference
+    (the participants who heard both share their leans). Where only one group's answers are all
+    alike it has no spread to share (correlation 0); where both are, nothing can be tested
+    (correlation NaN).
+    """
+    variances = [_variance(rates, {group: 1.0}) for group in (label, baseline)]
+    difference = _variance(rates, {label: 1.0, baseline: -1.0})
+    alike = [rates.all_alike(group) for group in (label, baseline)]
+    correlation = np.nan if all(alike) else 0.0
+    if not any(alike):
+        shared = (sum(variances) - difference) / (2 * np.sqrt(variances[0] * variances[1]))
+        correlation = float(np.clip(shared, -1.0, 1.0))
+    return ScoreContrast(
+        tuple(float(rates.estimate[rates.index(group)]) for group in (label, baseline)),
+        tuple(effective_n(rates, group) for group in (label, baseline)),
+        correlation,
+        float(np.sqrt(difference)),
+        rates.df_for(label, baseline),
+    )
+
+
+def score_estimate(contrast: ScoreContrast, null: float, level: float = 0.95) -> Estimate:
+    """The contrast's ``level`` interval and its two-sided test of ``null``."""
+    low, high = contrast.interval(level)
+    se = contrast.se if contrast.testable else np.nan
+    return Estimate(
+        contrast.estimate, se, contrast.df, low, high, null, contrast.p_value(null), contrast
+    )
 
 
 def rate_estimate(
     rates: GroupRates, label: str, null: float = CHANCE, level: float = 0.95
 ) -> Estimate:
-    """One group's rate with its interval and its test against ``null`` (default: chance)."""
-    result = contrast(rates, {label: 1.0}, null, level, bounds=(0.0, 1.0))
+    """One group's rate with its Wilson interval and its score test against ``null``."""
+    result = score_estimate(rate_contrast(rates, label), null, level)
     if rates.all_alike(label) and result.df >= 1:
-        # The sandwich says (about) zero, which overstates what a handful of participants can
-        # show; a Wilson interval on the smaller cluster count does not.
-        i = rates.index(label)
-        units = min(rates.n_participants[i], rates.n_items[i])
-        low, high = wilson(rates.estimate[i] * units, units, level)
-        result = Estimate(result.estimate, 0.0, result.df, low, high, null, np.nan)
+        # The interval counts the smaller cluster count as the sample; the sandwich's zero says
+        # nothing a test could rest on.
+        result = replace(result, se=0.0, p_value=np.nan)
     return result
 
 
 def difference(rates: GroupRates, label: str, baseline: str, level: float = 0.95) -> Estimate:
     """Rate of ``label`` minus rate of ``baseline`` (a model against human, or against a model)."""
-    return contrast(rates, {label: 1.0, baseline: -1.0}, 0.0, level)
+    return score_estimate(difference_contrast(rates, label, baseline), 0.0, level)
+
+
+def table_difference(table: pd.DataFrame, label: str, baseline: str) -> ScoreContrast:
+    """A ``rate_table`` row's difference from the baseline row, to state at another level."""
+    row, base = table.loc[label], table.loc[baseline]
+    return ScoreContrast(
+        (float(row["rate_human"]), float(base["rate_human"])),
+        (float(row["n_effective"]), float(base["n_effective"])),
+        float(row["diff_correlation"]),
+        float(row["diff_se"]),
+        int(row["diff_df"]),
+    )
 
 
 def rate_table(
@@ -351,6 +408,7 @@ def rate_table(
             "items": int(rates.n_items[i]),
             "rate_human": rate.estimate,
             "se": rate.se,
+            "n_effective": rate.score.effective_n[0],
             "ci_low": rate.ci_low,
             "ci_high": rate.ci_high,
             "df": rate.df,
@@ -360,6 +418,7 @@ def rate_table(
             "diff_ci_low": np.nan,
             "diff_ci_high": np.nan,
             "diff_df": np.nan,
+            "diff_correlation": np.nan,
             "p_vs_baseline": np.nan,
         }
         if baseline in rates.labels and label != baseline:
@@ -370,6 +429,7 @@ def rate_table(
                 diff_ci_low=diff.ci_low,
                 diff_ci_high=diff.ci_high,
                 diff_df=diff.df,
+                diff_correlation=diff.score.correlation,
                 p_vs_baseline=diff.p_value,
             )
         rows.append(row)

@@ -31,9 +31,9 @@ import pandas as pd
 
 from evaluation import tidy
 from evaluation.detection import ALL_MACHINES, participant_sdt, sdt_table
-from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_D_PRIME_MARGIN, DEFAULT_MARGIN, tost
+from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_D_PRIME_MARGIN, DEFAULT_MARGIN
 from evaluation.multiple import holm, holm_levels
-from evaluation.rates import Estimate, overall_accuracy, rate_table, t_estimate, wilson
+from evaluation.rates import Estimate, overall_accuracy, rate_table, table_difference, wilson
 from evaluation.ratings import RatingComparison, compare_ratings
 
 NON_MUSICIANS = "non-musicians"
@@ -93,7 +93,7 @@ class Report:
             "exclusions": records(self.exclusions),
             "sources": records(self.sources),
             "batches": records(self.batches),
-            "accuracy": _clean(asdict(self.accuracy)) if self.accuracy else None,
+            "accuracy": _estimate_record(self.accuracy) if self.accuracy else None,
             "detection": records(self.detection),
             "ratings": {
                 unit: {
@@ -112,6 +112,11 @@ class Report:
             "metrics": {name: records(table) for name, table in self.metrics.items()},
             "notes": list(self.notes),
         }
+
+
+def _estimate_record(estimate: Estimate) -> dict[str, Any]:
+    """An estimate's figures; what its interval was built from stays behind."""
+    return _clean({k: v for k, v in asdict(estimate).items() if k != "score"})
 
 
 def _clean(value: Any) -> Any:
@@ -179,13 +184,13 @@ def decision_intervals(
     table[f"{p_column}_holm"] = holm(table[p_column].to_numpy())
     table[f"{prefix}_ci_level"] = 1 - sides * levels
     bounds = [
-        t_estimate(row.diff_vs_baseline, row.diff_se, int(row.diff_df), 0.0, 1 - sides * level)
+        table_difference(table, label, tidy.HUMAN).interval(1 - sides * level)
         if np.isfinite(level)
-        else None
-        for row, level in zip(table.itertuples(), levels, strict=True)
+        else (np.nan, np.nan)
+        for label, level in zip(table.index, levels, strict=True)
     ]
-    table[f"{prefix}_ci_low"] = [b.ci_low if b else np.nan for b in bounds]
-    table[f"{prefix}_ci_high"] = [b.ci_high if b else np.nan for b in bounds]
+    table[f"{prefix}_ci_low"] = [low for low, _ in bounds]
+    table[f"{prefix}_ci_high"] = [high for _, high in bounds]
 
 
 def source_table(
@@ -205,10 +210,10 @@ def source_table(
     models = table.index != tidy.HUMAN
     table["p_vs_chance_holm"] = holm(table["p_vs_chance"].to_numpy())
     table["tost_p"] = [
-        tost(row.diff_vs_baseline, row.diff_se, row.diff_df, margin, alpha).p_value
-        if models[i] and np.isfinite(row.diff_vs_baseline)
+        table_difference(table, label, tidy.HUMAN).tost(-margin, margin, alpha).p_value
+        if models[i] and np.isfinite(table.loc[label, "diff_vs_baseline"])
         else np.nan
-        for i, row in enumerate(table.itertuples())
+        for i, label in enumerate(table.index)
     ]
     decision_intervals(table, "diff", "p_vs_baseline", 1, alpha)
     decision_intervals(table, "tost", "tost_p", 2, alpha)
@@ -439,7 +444,10 @@ def build_report(
     notes.append(
         f"Rates and d' are shown with {level:.0%} intervals that allow for participants and "
         "excerpts both (crossed-design cluster-robust variances, never below what either alone "
-        "gives). Each verdict is shown with the interval its own test used, labelled with its "
+        "gives). A rate's interval is Wilson's score interval on its effective sample size, "
+        "and a difference's is built from two of them, so near 0% or 100% they reach further "
+        "towards the middle than towards the edge. "
+        "Each verdict is shown with the interval its own test used, labelled with its "
         f"level: tests are Holm-corrected across models at alpha {alpha}, so with several "
         "models those intervals are wider than the usual 95% (a difference) or 90% (an "
         "equivalence test)."

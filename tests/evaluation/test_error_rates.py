@@ -17,6 +17,8 @@ from evaluation.calibration import (
     d_prime_errors,
     difference_errors,
     pair_errors,
+    rate_errors,
+    with_human_rate,
 )
 
 ALPHA = 0.05
@@ -39,6 +41,30 @@ def test_the_difference_interval_covers_without_excerpt_variation():
     errors = difference_errors(design, margin=0.10, alpha=ALPHA, studies=500, seed=10_000)
     assert errors.coverage >= 0.93, errors
     assert 0.9 <= errors.se_ratio <= 1.15, errors
+
+
+# Human excerpts judged human 98% of the time by 100 people hearing 10 of 40: the Wald-t
+# interval, symmetric about a rate that cannot go far above it, covered 90% of 400 studies.
+NEARLY_ALWAYS_HUMAN = with_human_rate(
+    RATE_DESIGNS["100 x 10 of 40 excerpts, criterion SD 1.0, excerpt SD 0"], 0.98
+)
+
+
+def test_a_rate_near_one_is_covered_by_its_interval():
+    errors = rate_errors(NEARLY_ALWAYS_HUMAN, ALPHA, studies=400)
+    assert errors.coverage >= 0.93, errors
+    assert errors.wald_coverage <= 0.91, errors  # the guard has teeth
+
+
+def test_a_model_on_the_margin_below_a_human_rate_near_one_passes_at_most_alpha():
+    # The Wald-t TOST let such a model pass in 7.4% of 1,000 studies (8.5% of these 600).
+    design = with_human_rate(
+        RATE_DESIGNS["100 x 10 of 40 excerpts, criterion SD 1.0, excerpt SD 0"], 0.95
+    )
+    errors = difference_errors(design, margin=0.10, alpha=ALPHA, studies=600)
+    assert errors.false_pass <= 0.06, errors
+    assert errors.coverage >= 0.93, errors
+    assert errors.wald_false_pass >= 0.07, errors  # the guard has teeth
 
 
 # A 20-trial study with one model in two halves: 10 human excerpts and 5 of the model each, from

@@ -13,8 +13,10 @@ from evaluation.rates import (
     overall_accuracy,
     rate_estimate,
     rate_table,
+    table_difference,
     wilson,
 )
+from evaluation.score_intervals import wilson_limits
 from evaluation.simulate import StudyDesign, simulate_study
 
 
@@ -153,6 +155,18 @@ def test_groups_where_everyone_answered_alike_are_never_called_certain():
     rates = group_rates(data.y, data.g.map({0: "human", 1: "a"}), data.p, data.i)
     diff = difference(rates, "a", "human")
     assert diff.estimate == 0 and np.isnan(diff.p_value) and np.isnan(diff.ci_low)
+    table = rate_table(
+        pd.DataFrame(
+            {
+                tidy.SOURCE: data.g.map({0: "human", 1: "a"}),
+                tidy.JUDGED_HUMAN: data.y,
+                tidy.PARTICIPANT: data.p,
+                tidy.ITEM: data.i,
+            }
+        )
+    )
+    restated = table_difference(table, "a", "human")  # as the report restates it, Holm-levelled
+    assert np.isnan(restated.tost(-0.1, 0.1, 0.05).p_value)
     human = rate_estimate(rates, "human")
     assert human.ci_high == 1.0 and 0.5 < human.ci_low < 1.0
 
@@ -165,7 +179,8 @@ def test_an_all_alike_rate_gets_its_wilson_interval_whatever_other_sources_answe
     rates = group_rates(data.y, data.g, data.p, data.i)
     human = rate_estimate(rates, rates.labels[0])
     units = min(rates.n_participants[0], rates.n_items[0])
-    assert (human.ci_low, human.ci_high) == pytest.approx(wilson(units, units))
+    q = stats.t.ppf(0.975, human.df)
+    assert (human.ci_low, human.ci_high) == pytest.approx(wilson_limits(1.0, units, q))
 
 
 @st.composite

@@ -5,7 +5,6 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from evaluation import tidy
 from evaluation.exports import (
@@ -17,6 +16,7 @@ from evaluation.exports import (
     tidy_csv,
 )
 from evaluation.plots import report_figures
+from evaluation.rates import table_difference
 from evaluation.simulate import StudyDesign, simulate_study
 from evaluation.summary import (
     CAN_TELL,
@@ -78,29 +78,30 @@ def test_each_verdict_sits_beside_the_interval_its_holm_adjusted_test_used(big_r
 
 def test_two_equal_tosts_inside_the_margin_at_90_percent_do_not_pass_and_do_not_look_it():
     # The audit's case: two models whose 90% intervals both sit inside +-10 points, each with a
-    # raw TOST p of 0.027. Holm makes both 0.054: neither passes, and the interval shown is the
-    # 95% one, which reaches past the margin.
-    df = 30
-    se = 0.1 / -stats.t.ppf(0.027, df)  # so that a difference of 0 has TOST p = 0.027
+    # raw TOST p under 0.05. Holm doubles it: neither passes, and the interval shown is the 95%
+    # one, which reaches past the margin.
+    size = 200.0  # every rate's effective sample size
     table = pd.DataFrame(
         {
-            "diff_vs_baseline": [0.0, 0.0],
-            "diff_se": [se, se],
-            "diff_df": [df, df],
-            "tost_p": [0.027, 0.027],
+            "rate_human": [0.5, 0.5, 0.5],
+            "n_effective": [size, size, size],
+            "diff_vs_baseline": [np.nan, 0.0, 0.0],
+            "diff_se": [np.nan] + [np.sqrt(2 * 0.25 / size)] * 2,
+            "diff_df": [np.nan, 30, 30],
+            "diff_correlation": [np.nan, 0.0, 0.0],
         },
-        index=["a", "b"],
+        index=[tidy.HUMAN, "a", "b"],
     )
+    raw = table_difference(table, "a", tidy.HUMAN).tost(-0.1, 0.1, 0.05)
+    assert 0.025 < raw.p_value < 0.05 and raw.ci_high < 0.1
+    table["tost_p"] = [np.nan, raw.p_value, raw.p_value]
     decision_intervals(table, "tost", "tost_p", 2, 0.05)
-    np.testing.assert_allclose(table["tost_p_holm"], [0.054, 0.054])
-    np.testing.assert_allclose(table["tost_ci_level"], [0.95, 0.95])
-    half_width = stats.t.ppf(0.975, df) * se  # 0.1 * t(0.975, 30) / t(0.973, 30)
-    assert half_width == pytest.approx(0.1 * 2.0423 / 2.0050, abs=1e-3)
-    np.testing.assert_allclose(table["tost_ci_high"], [half_width, half_width])
-    np.testing.assert_allclose(table["tost_ci_low"], [-half_width, -half_width])
-    assert (table["tost_ci_high"] > 0.1).all()
-    ninety = stats.t.ppf(0.95, df) * se
-    assert ninety < 0.1  # what the report used to show beside these models
+    np.testing.assert_allclose(table["tost_p_holm"][1:], [2 * raw.p_value] * 2)
+    np.testing.assert_allclose(table["tost_ci_level"][1:], [0.95, 0.95])
+    shown = table_difference(table, "a", tidy.HUMAN).interval(0.95)
+    np.testing.assert_allclose(table["tost_ci_high"][1:], [shown[1]] * 2)
+    np.testing.assert_allclose(table["tost_ci_low"][1:], [shown[0]] * 2)
+    assert (table["tost_ci_high"][1:] > 0.1).all()
 
 
 def test_the_headline_says_no_model_was_shown_to_pass_when_none_was():
@@ -212,6 +213,7 @@ def test_json_is_strict_and_complete(big_report):
     assert sources["obvious"]["verdict"] == DIFFERENT
     assert sources["fooler"]["tost_ci_level"] in (0.9, 0.95)
     assert {"diff_ci_level", "tost_ci_low", "tost_ci_high"} <= set(sources["fooler"])
+    assert set(data["accuracy"]) == {"estimate", "se", "df", "ci_low", "ci_high", "null", "p_value"}
     detection = {row["source"]: row for row in data["detection"]}
     assert detection["fooler"]["d_prime_verdict"] == CANNOT_TELL
     assert detection["fooler"]["d_prime_tost_ci_level"] in (0.9, 0.95)
