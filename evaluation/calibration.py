@@ -22,6 +22,7 @@ from evaluation.rates import (
     CHANCE,
     Estimate,
     difference,
+    effective_n,
     group_rates,
     rate_estimate,
     t_estimate,
@@ -217,8 +218,7 @@ def rate_errors(design: StudyDesign, alpha: float, studies: int, seed: int = 0) 
         ours = rate_estimate(rates, tidy.HUMAN)
         wald = t_estimate(ours.estimate, ours.se, ours.df, CHANCE, bounds=(0.0, 1.0))
         if rates.all_alike(tidy.HUMAN):  # as the report did: Wilson on the smaller cluster count
-            i = rates.index(tidy.HUMAN)
-            units = min(rates.n_participants[i], rates.n_items[i])
+            units = effective_n(rates, tidy.HUMAN)
             low, high = wilson(ours.estimate * units, units)
             wald = replace(wald, ci_low=low, ci_high=high)
         counts += [
