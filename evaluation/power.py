@@ -15,8 +15,12 @@ which makes the answer slightly conservative.
 Power is computed as the report tests: a t reference on min(participants, excerpts of the two
 sources) - 1 degrees of freedom, the statistic taken as a shifted central t. With few excerpts
 the t is much wider than the normal (2.13 against 1.96 with 8 a source), and a plan on the normal
-promised 0.80 where the report's test reached 0.70-0.78. n is the smallest integer reaching the
-target.
+promised 0.80 where the report's test reached 0.70-0.78. The test passes when the report's
+interval at its critical value clears the null or lies inside the margin, and that interval is
+the score one (evaluation/score_intervals.py), which near 0 or 1 reaches further towards the
+middle: its reach is taken at the expected rates. On the symmetric interval a plan at a human
+rate of 0.95 took 49 participants where the report's test needs 51 to pass 80% of the time.
+n is the smallest integer reaching the target.
 
 The report Holm-corrects its verdicts across the models of a study. Planning for ``models`` models
 tests each at alpha / models, Holm's strictest step: Holm rejects whatever Bonferroni rejects, so
@@ -25,12 +29,14 @@ the power stated is a floor for every model, however the others turn out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
 from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_MARGIN
+from evaluation.score_intervals import ScoreContrast
 
 MAX_PARTICIPANTS = 10_000_000
 
@@ -91,24 +97,58 @@ def _check_rate(name: str, value: float) -> None:
         raise ValueError(f"{name} must be strictly between 0 and 1, got {value}")
 
 
-def difference_power(se: float, diff: float, alpha: float, df: float = np.inf) -> float:
-    """Power of a two-sided t test (``df`` degrees of freedom; the normal when infinite) of a
-    true difference ``diff`` with standard error ``se``."""
+# How far the report's interval reaches below and above the estimate at a critical value q.
+Reach = Callable[[float], tuple[float, float]]
+
+
+def _wald_reach(se: float) -> Reach:
+    return lambda q: (q * se, q * se)
+
+
+def difference_power(
+    se: float, diff: float, alpha: float, df: float = np.inf, reach: Reach | None = None
+) -> float:
+    """Power of a two-sided test (t on ``df`` degrees of freedom; the normal when infinite) of a
+    true difference ``diff`` with standard error ``se``: the chance that the interval at the
+    test's critical value leaves 0 out. ``reach`` is that interval's extent (default the Wald-t
+    interval, q * se either way)."""
     if df < 1:
         return 0.0
     t = stats.t(df)
-    q = t.ppf(1 - alpha / 2)
-    return float(t.cdf(abs(diff) / se - q) + t.cdf(-abs(diff) / se - q))
+    down, up = (reach or _wald_reach(se))(t.ppf(1 - alpha / 2))
+    return float(t.sf((down - diff) / se) + t.cdf((-up - diff) / se))
 
 
-def tost_power(se: float, diff: float, margin: float, alpha: float, df: float = np.inf) -> float:
+def tost_power(
+    se: float,
+    diff: float,
+    margin: float,
+    alpha: float,
+    df: float = np.inf,
+    reach: Reach | None = None,
+) -> float:
     """Power of TOST (t on ``df`` degrees of freedom) to show |true diff| < margin when the true
-    difference is ``diff``."""
+    difference is ``diff``: the chance that the (1 - 2 alpha) interval lies inside the margin."""
     if df < 1:
         return 0.0
     t = stats.t(df)
-    q = t.ppf(1 - alpha)
-    return float(max(0.0, t.cdf((margin - diff) / se - q) - t.cdf((-margin - diff) / se + q)))
+    down, up = (reach or _wald_reach(se))(t.ppf(1 - alpha))
+    return float(max(0.0, t.cdf((margin - up - diff) / se) - t.cdf((-margin + down - diff) / se)))
+
+
+def score_reach(design: Design, model_rate: float, human_rate: float, n: float) -> Reach:
+    """The extent of the report's MOVER interval (evaluation/score_intervals.py) for rates at
+    their expected values, each on its effective size: near 0 or 1 it reaches further towards
+    the middle, and a plan on the symmetric interval promised power the report's test lacks."""
+    rates = (model_rate, human_rate)
+    sizes = tuple(p * (1 - p) / design.variance(p, n) for p in rates)
+    contrast = ScoreContrast(rates, sizes, 0.0, np.nan, int(design.df(n)))
+
+    def reach(q: float) -> tuple[float, float]:
+        low, high = contrast.bounds(q)
+        return contrast.estimate - low, high - contrast.estimate
+
+    return reach
 
 
 def _smallest_n(power_at, target: float, limit_power: float, what: str) -> tuple[int, float, float]:
@@ -150,7 +190,8 @@ def participants_for_difference(
 
     def at(n: float) -> tuple[float, float]:
         se = np.sqrt(design.variance(human_rate, n) + design.variance(model_rate, n))
-        return difference_power(se, diff, alpha, design.df(n)), float(se)
+        reach = score_reach(design, model_rate, human_rate, n)
+        return difference_power(se, diff, alpha, design.df(n), reach), float(se)
 
     limit = at(np.inf)[0] if design.item_sd > 0 else 1.0
     return PowerResult(*_smallest_n(at, power, limit, "difference"), design.design_effect)
@@ -181,7 +222,8 @@ def participants_for_equivalence(
 
     def at(n: float) -> tuple[float, float]:
         se = np.sqrt(design.variance(human_rate, n) + design.variance(model_rate, n))
-        return tost_power(se, diff, margin, alpha, design.df(n)), float(se)
+        reach = score_reach(design, model_rate, human_rate, n)
+        return tost_power(se, diff, margin, alpha, design.df(n), reach), float(se)
 
     limit = at(np.inf)[0] if design.item_sd > 0 else 1.0
     return PowerResult(*_smallest_n(at, power, limit, "equivalence"), design.design_effect)
