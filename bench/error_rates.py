@@ -18,6 +18,8 @@ same --studies and --seed. The baselines run in the same process on the same stu
   undetectable model, and the false "cannot tell" rate for a model exactly on the 0.3 margin,
   also with listeners who differ (SD 0.5, and 1.0 beyond the yardstick's range); and what the
   range costs: how often each finds "cannot tell" at d' = 0 and "can tell" at d' = +0.3;
+- musicality ratings: how often Mann-Whitney U finds a model rated differently from the human
+  excerpts when it is not (excerpts differing), by excerpt and by judgment;
 - the pair design's pc: the three-way variance (participant, person's excerpt, machine's excerpt)
   against clustering by the pair, in studies at BachBot's scale where excerpts differ; coverage at
   pc 0.6, the test of 50% at pc 0.5, TOST's false "indistinguishable" at pc 0.6 (10-point margin).
@@ -48,6 +50,7 @@ from evaluation.calibration import (  # noqa: E402
     MODEL,
     PAIR_DESIGNS,
     RATE_DESIGNS,
+    RATING_DESIGNS,
     DPrimeErrors,
     d_prime_errors,
     difference_errors,
@@ -55,6 +58,7 @@ from evaluation.calibration import (  # noqa: E402
     on_the_margin,
     pair_errors,
     rate_errors,
+    rating_errors,
     with_human_rate,
 )
 from evaluation.simulate import StudyDesign, simulate_study  # noqa: E402
@@ -142,6 +146,11 @@ def main() -> None:
             f" | {wald_power:.1%} -> {power:.1%}",
             flush=True,
         )
+    print(f"\nMusicality rated alike for model and human excerpts, {n} studies per design")
+    print("design | Mann-Whitney U rejects at 5%: by excerpt | by judgment")
+    for name, design in RATING_DESIGNS.items():
+        rejects = rating_errors(design, ALPHA, n, seed)
+        print(f"{name} | {rejects['item']:.1%} | {rejects['judgment']:.1%}", flush=True)
     d_prime_designs = {**D_PRIME_DESIGNS, **D_PRIME_SPREAD_DESIGNS}
     print(f"\nd', {n} studies per design and truth (plain -> listeners alike -> ours)")
     print(

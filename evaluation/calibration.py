@@ -28,6 +28,7 @@ from evaluation.rates import (
     t_estimate,
     wilson,
 )
+from evaluation.ratings import UNITS, compare_ratings
 from evaluation.simulate import PairDesign, StudyDesign, simulate_pair_study, simulate_study
 
 MODEL = "model"
@@ -260,6 +261,38 @@ def d_prime_errors(
             alike.tost(mean, se, df, margin, alpha).equivalent,
         ]
     return DPrimeErrors(studies, *(float(share) for share in counts / studies))
+
+
+# Musicality rated alike for both sources (a model nobody can tell from the human excerpts), the
+# excerpts differing: each test of ratings should reject in alpha of these studies.
+RATING_DESIGNS = {
+    "100 x 10 of 20 excerpts, criterion SD 0.5, excerpt SD 0.5": StudyDesign(
+        model_d_primes={MODEL: 0.0},
+        participants=100,
+        trials_per_source=10,
+        items_per_source=20,
+        threshold_sd=0.5,
+        item_sd=0.5,
+    ),
+    "40 x all 8 excerpts, criterion SD 1.0, excerpt SD 1.0": StudyDesign(
+        model_d_primes={MODEL: 0.0},
+        participants=40,
+        trials_per_source=8,
+        items_per_source=8,
+        threshold_sd=1.0,
+        item_sd=1.0,
+    ),
+}
+
+
+def rating_errors(design: StudyDesign, alpha: float, studies: int, seed: int = 0) -> dict:
+    """How often the musicality tests (Mann-Whitney U, model against human) reject, by unit."""
+    counts = dict.fromkeys(UNITS, 0)
+    for study in range(seed, seed + studies):
+        frame, _ = simulate_study(design, seed=study)
+        for unit in UNITS:
+            counts[unit] += compare_ratings(frame, unit=unit).pairwise["p"].iloc[0] < alpha
+    return {unit: count / studies for unit, count in counts.items()}
 
 
 # Pair studies at BachBot's scale (held-out chorales heard in many pairs), excerpts differing.

@@ -137,6 +137,9 @@ def test_report_page_says_which_model_passes_and_links_batches(answered_study, r
     assert "Verdict (d' margin ±0.3)" in html and "Participants' mean d'" in html
     for batch in answered_study.items.exclude(batch=None).values_list("batch_id", flat=True):
         assert f'href="/dashboard/batches/{batch}/"' in html
+    # The musicality test that holds its size comes first; the other says why it does not.
+    assert html.index("<h3>By excerpt</h3>") < html.index("<h3>By judgment</h3>")
+    assert "these p-values are too small" in html.split("<h3>By judgment</h3>")[1]
     assert not re.search(r"\bnan\b", html, re.IGNORECASE)  # no NaN leaks into any table
     assert 'role="img"' in html and "<?xml" not in html
 
