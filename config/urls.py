@@ -1,4 +1,4 @@
-"""Top-level URL map: participant pages, researcher dashboard, reports, admin.
+"""Top-level URL map: participant pages, researcher dashboard, reports, published reports, admin.
 
 Media files (checkpoints, MIDI, audio, figures) have no URL of their own, in the demo as in
 production: participants hear sounds only through /a/<token>, researchers reach files only
@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-from dashboard.urls import reports_urls, studies_urls
+from dashboard.urls import reports_urls, results_urls, studies_urls
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("dashboard/studies/", include(studies_urls)),
     path("reports/", include(reports_urls)),
+    path("results/", include(results_urls)),
     path("", include("surveys.urls")),
     path("dashboard/", include("dashboard.urls")),
 ]

@@ -3,6 +3,7 @@
 ("evaluation"). The last two namespaces are the ones those pages had when they lived in the
 surveys and evaluation apps, kept so that no link and no reverse() changes; config/urls.py
 mounts each list. Every view needs a login; dashboard/access.py says which also need a role.
+The one exception is a published report at /results/<token>/ ("results"), public by design.
 """
 
 from django.urls import path
@@ -14,6 +15,7 @@ from dashboard.views import (
     home,
     pieces,
     progress,
+    published,
     reports,
     runs,
     stimuli,
@@ -72,6 +74,17 @@ reports_urls = (
         path("<slug:slug>/participants.csv", reports.participants_csv, name="participants_csv"),
         path("<slug:slug>/tables/<str:name>.csv", reports.table_csv, name="table_csv"),
         path("<slug:slug>/metrics/", reports.metrics, name="metrics"),
+        path("<slug:slug>/publish/", published.publish, name="publish"),
+        path("<slug:slug>/published/<int:pk>/withdraw/", published.withdraw, name="withdraw"),
     ],
     "evaluation",
+)
+
+# Published reports: public by design, reached only through their unguessable links.
+results_urls = (
+    [
+        path("<str:token>/", published.results, name="report"),
+        path("<str:token>/report.json", published.results_json, name="report_json"),
+    ],
+    "results",
 )

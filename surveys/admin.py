@@ -1,5 +1,5 @@
-"""Admin lists for stimuli, studies, participants, trials and answers: the columns a researcher
-checks."""
+"""Admin lists for stimuli, studies, participants, trials, answers and published reports: the
+columns a researcher checks."""
 
 from django.contrib import admin
 
@@ -8,6 +8,7 @@ from surveys.models import (
     AttentionClip,
     HeadphoneTrial,
     Participant,
+    PublishedReport,
     Stimulus,
     Study,
     StudyStimulus,
@@ -162,3 +163,17 @@ class AttentionClipAdmin(admin.ModelAdmin):
         "duration_seconds",
         "loudness_lufs",
     ]
+
+
+@admin.register(PublishedReport)
+class PublishedReportAdmin(admin.ModelAdmin):
+    """A published copy is frozen: the admin shows it, and withdrawing is its one change."""
+
+    list_display = ["study", "published_at", "participants", "published_by", "withdrawn_at"]
+    list_filter = ["withdrawn_at"]
+    search_fields = ["study__slug"]
+    fields = ["study", "token", "published_at", "published_by", "participants", "withdrawn_at"]
+    readonly_fields = ["study", "token", "published_at", "published_by", "participants"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

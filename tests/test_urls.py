@@ -60,6 +60,10 @@ NAMED_URLS = {
     "evaluation:participants_csv": "reports/<slug:slug>/participants.csv",
     "evaluation:table_csv": "reports/<slug:slug>/tables/<str:name>.csv",
     "evaluation:metrics": "reports/<slug:slug>/metrics/",
+    "evaluation:publish": "reports/<slug:slug>/publish/",
+    "evaluation:withdraw": "reports/<slug:slug>/published/<int:pk>/withdraw/",
+    "results:report": "results/<str:token>/",
+    "results:report_json": "results/<str:token>/report.json",
 }
 
 

@@ -12,7 +12,7 @@ import io
 import math
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -51,8 +51,8 @@ class BadParameter(ValueError):
     """A query parameter the report cannot use; the message says what is allowed."""
 
 
-def _float_param(request: HttpRequest, name: str, default: float, low: float, high: float) -> float:
-    raw = request.GET.get(name, "")
+def _float_param(params: QueryDict, name: str, default: float, low: float, high: float) -> float:
+    raw = params.get(name, "")
     if raw == "":
         return default
     try:
@@ -64,12 +64,12 @@ def _float_param(request: HttpRequest, name: str, default: float, low: float, hi
     return value
 
 
-def _pair_report(request: HttpRequest, study: Study) -> PairReport:
-    if request.GET.get("d_prime_margin", "") != "":
+def _pair_report(study: Study, params: QueryDict) -> PairReport:
+    if params.get("d_prime_margin", "") != "":
         raise BadParameter(f"d_prime_margin: {PAIR_HAS_NO_D_PRIME}")
     planned = preregistered_pair_margin(study)
-    margin = _float_param(request, "margin", planned, 0.0, 0.5)
-    alpha = _float_param(request, "alpha", DEFAULT_ALPHA, 0.0, 0.5)
+    margin = _float_param(params, "margin", planned, 0.0, 0.5)
+    alpha = _float_param(params, "alpha", DEFAULT_ALPHA, 0.0, 0.5)
     frame, funnel = pair_answer_tables(study)
     return build_pair_report(
         frame,
@@ -82,18 +82,18 @@ def _pair_report(request: HttpRequest, study: Study) -> PairReport:
     )
 
 
-def _report(request: HttpRequest, slug: str) -> tuple[Study, Report | PairReport]:
-    """The study's report for the design it used."""
-    study = get_object_or_404(Study, slug=slug)
+def study_report(study: Study, params: QueryDict) -> Report | PairReport:
+    """The study's report for the design it used, at the settings ``params`` ask for (the ones
+    fixed when the study opened where they ask for none)."""
     if study.is_pair:
-        return study, _pair_report(request, study)
+        return _pair_report(study, params)
     planned = preregistered_margin(study)
     planned_d_prime = preregistered_d_prime_margin(study)
-    margin = _float_param(request, "margin", planned, 0.0, 0.5)
-    d_prime_margin = _float_param(request, "d_prime_margin", planned_d_prime, 0.0, 3.0)
-    alpha = _float_param(request, "alpha", DEFAULT_ALPHA, 0.0, 0.5)
+    margin = _float_param(params, "margin", planned, 0.0, 0.5)
+    d_prime_margin = _float_param(params, "d_prime_margin", planned_d_prime, 0.0, 3.0)
+    alpha = _float_param(params, "alpha", DEFAULT_ALPHA, 0.0, 0.5)
     frame, funnel = answer_tables(study)
-    report = build_report(
+    return build_report(
         frame,
         funnel,
         study=study.slug,
@@ -103,7 +103,11 @@ def _report(request: HttpRequest, slug: str) -> tuple[Study, Report | PairReport
         preregistered_margin=planned,
         preregistered_d_prime_margin=planned_d_prime,
     )
-    return study, report
+
+
+def _report(request: HttpRequest, slug: str) -> tuple[Study, Report | PairReport]:
+    study = get_object_or_404(Study, slug=slug)
+    return study, study_report(study, request.GET)
 
 
 def _download(text: str, filename: str, content_type: str) -> HttpResponse:
@@ -157,7 +161,7 @@ def _openings(study: Study) -> dict:
     }
 
 
-def _render_pair(request: HttpRequest, study: Study, result: PairReport) -> HttpResponse:
+def _pair_page(study: Study, result: PairReport, query: str) -> tuple[str, dict]:
     data = result.to_dict()
     _funnel_words(data["funnel"])
     levels = dict(EXPERIENCE_LEVELS)
@@ -169,21 +173,18 @@ def _render_pair(request: HttpRequest, study: Study, result: PairReport) -> Http
         "data": data,
         "margin_points": f"{result.margin * 100:g}",
         "planned_margin": preregistered_pair_margin(study),
-        "query": request.GET.urlencode(),
+        "query": query,
         "tables": pair_summary.TABLES,
         **_openings(study),
     }
-    return render(request, "dashboard/pair_report.html", context)
+    return "dashboard/pair_report.html", context
 
 
-@login_required
-def report(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        study, result = _report(request, slug)
-    except BadParameter as error:
-        return _bad(error)
+def report_page(study: Study, result: Report | PairReport, query: str = "") -> tuple[str, dict]:
+    """The report page's template and context; ``query`` is the settings the page was asked
+    with, carried into its download links."""
     if isinstance(result, PairReport):
-        return _render_pair(request, study, result)
+        return _pair_page(study, result, query)
     data = result.to_dict()
     _label_batches(data["batches"])
     _funnel_words(data["funnel"])
@@ -196,11 +197,22 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         "report": result,
         "data": data,
         "figures": report_figures(result),
-        "query": request.GET.urlencode(),
+        "query": query,
         "tables": exports.TABLES,
         **_openings(study),
     }
-    return render(request, "dashboard/report.html", context)
+    return "dashboard/report.html", context
+
+
+@login_required
+def report(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        study, result = _report(request, slug)
+    except BadParameter as error:
+        return _bad(error)
+    template, context = report_page(study, result, request.GET.urlencode())
+    context["published"] = study.published_reports.all()
+    return render(request, template, context)
 
 
 @login_required

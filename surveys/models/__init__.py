@@ -2,6 +2,7 @@
 
 from surveys.models.attention import AttentionClip
 from surveys.models.participants import Participant
+from surveys.models.published import PublishedReport
 from surveys.models.stimuli import Stimulus
 from surveys.models.study import Study, StudyStimulus
 from surveys.models.trials import Answer, HeadphoneTrial, Trial
@@ -15,4 +16,5 @@ __all__ = [
     "Trial",
     "Answer",
     "HeadphoneTrial",
+    "PublishedReport",
 ]

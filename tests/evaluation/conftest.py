@@ -1,5 +1,7 @@
 """Synthetic studies shared by the evaluation tests (small, so the suite stays fast)."""
 
+import secrets
+
 import pytest
 
 from evaluation.simulate import StudyDesign, simulate_study
@@ -17,3 +19,13 @@ def small_study():
         excluded_share=0.1,
     )
     return simulate_study(design, seed=3)
+
+
+@pytest.fixture
+def survey_walks(settings):
+    """What tests that walk participants through a study need: a cache namespace of their own
+    (so rate limits and link counts start empty), and no wait for sounds nobody plays."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{secrets.token_hex(6)}"}
+    }
+    settings.SURVEY_LISTEN_ALLOWANCE_MS = 2000

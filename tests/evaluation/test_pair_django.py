@@ -3,7 +3,6 @@ downloads and ``manage.py report``, all for the design the study used."""
 
 import io
 import json
-import secrets
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -16,15 +15,7 @@ from tests.conftest import make_researcher
 from tests.surveys.factories import open_study
 from tests.surveys.helpers import QUESTIONNAIRE, take_study
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _own_cache_namespace(settings):
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{secrets.token_hex(6)}"}
-    }
-    settings.SURVEY_LISTEN_ALLOWANCE_MS = 2000  # the walks answer without playing
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("survey_walks")]
 
 
 @pytest.fixture
