@@ -57,7 +57,7 @@ def researcher(db, django_user_model):
 
 
 def test_a_researcher_runs_an_experiment_from_the_browser(
-    live_server, worker, desktop, artifacts, researcher, small_corpus, tmp_path
+    live_server, worker, desktop, phone, artifacts, researcher, small_corpus, tmp_path
 ):
     page = desktop.new_page()
     shots = []
@@ -178,6 +178,21 @@ def test_a_researcher_runs_an_experiment_from_the_browser(
     saved = tmp_path / "report.json"
     download.value.save_as(saved)
     assert isinstance(json.loads(saved.read_text()), dict)
+
+    # Published for readers without an account: the copy opens in a fresh phone's browser.
+    page.get_by_role("button", name="Publish this report").click()
+    expect(page.get_by_text("Published. Anyone with this link can read the report")).to_be_visible()
+    link = page.locator("ul.published a").first.get_attribute("href")
+    reader = phone.new_page()
+    reader.goto(f"{live_server.url}{link}")
+    expect(reader.get_by_role("heading", name="Report: Who composed it?")).to_be_visible()
+    expect(reader.get_by_role("link", name="Every table as JSON")).to_be_visible()
+    assert reader.get_by_role("button", name="Recompute").count() == 0
+    overflow = reader.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the published report scrolls sideways by {overflow} px on a phone"
+    reader.screenshot(path=artifacts / "reader-published-report-phone.png", full_page=True)
 
     # On a phone, every page fits its width: wide tables scroll inside their own box.
     page.set_viewport_size({"width": 390, "height": 844})
