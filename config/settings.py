@@ -273,4 +273,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # django-axes announces its version as every process starts, into every manage.py command's
+    # output; its lockouts (axes.handlers) still log.
+    "loggers": {"axes.apps": {"level": "WARNING"}},
 }

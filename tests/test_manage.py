@@ -18,3 +18,4 @@ def test_a_commands_stdout_holds_only_its_output_even_where_ci_is_set():
         check=True,
     )
     assert result.stdout.startswith("usage: manage.py report")
+    assert "AXES" not in result.stderr  # nor does a plugin's greeting crowd the terminal
