@@ -25,10 +25,6 @@ from surveys.models import PublishedReport, Study
 SECTIONS_ONLY = "dashboard/report_sections_only.html"
 
 
-def _analysed(result) -> int:
-    return int(result.totals.get("participants_analysed", 0))
-
-
 @require_POST
 @needs(RUN_EXPERIMENTS)
 def publish(request: HttpRequest, slug: str) -> HttpResponse:
@@ -39,7 +35,7 @@ def publish(request: HttpRequest, slug: str) -> HttpResponse:
     published = PublishedReport.objects.create(
         study=study,
         published_by=request.user,
-        participants=_analysed(result),
+        participants=result.totals.get("participants_analysed", 0),
         body=body,
         report_json=exports.report_json(result),
     )
