@@ -102,6 +102,52 @@ def unmet_rules(rules: dict, headphone_trials: int, attention_checks: int) -> li
     return found
 
 
+def rules_in_words(rules: dict, attention_checks: int, pair: bool) -> list[str]:
+    """The rules as a methods section states them: whom the analysis leaves out, who counts as a
+    non-musician, and the margins the verdicts were decided at."""
+    rules = validate_rules(rules)
+    words = []
+    if rules["require_completed"]:
+        words.append("Only participants who completed the study were analysed.")
+    if rules["headphone_min_correct"]:
+        words.append(
+            f"Participants who got fewer than {rules['headphone_min_correct']} sound-check "
+            "trials right were excluded."
+        )
+    if attention_checks:
+        allowed = rules["attention_max_failed"]
+        words.append(
+            "Participants who failed an attention check were excluded."
+            if not allowed
+            else f"Participants who failed more than {allowed} attention checks were excluded."
+        )
+    years = rules["non_musician_max_years"]
+    non_musicians = f"up to {years} year{'s' if years != 1 else ''} of musical training"
+    if rules["exclude_musicians"]:
+        words.append(f"Only non-musicians ({non_musicians}) were analysed.")
+    else:
+        words.append(f"Non-musicians ({non_musicians}) are also analysed on their own.")
+    if rules["min_median_response_ms"]:
+        words.append(
+            f"Participants whose median answer came in under {rules['min_median_response_ms']} "
+            "ms were excluded."
+        )
+    if pair:
+        words.append(
+            "A model is indistinguishable from a person when the proportion of pairs answered "
+            f"right is shown within ±{rules['equivalence_margin_pair_points']} percentage points "
+            "of 50%."
+        )
+    else:
+        words.append(
+            "A model passes for human when its rate judged human is shown within "
+            f"±{rules['equivalence_margin_points']} percentage points of the human excerpts'; "
+            f"listeners cannot tell when d' is shown within "
+            f"±{rules['equivalence_margin_d_prime']:g}."
+        )
+    return words
+
+
 @dataclass(frozen=True)
 class ParticipantFacts:
     """What the rules look at; None means the participant never got that far."""

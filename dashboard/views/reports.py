@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+import statistics
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -32,8 +34,9 @@ from evaluation.equivalence import DEFAULT_ALPHA
 from evaluation.pair_summary import PAIR_HAS_NO_D_PRIME, PairReport, build_pair_report
 from evaluation.plots import report_figures
 from evaluation.summary import PASSES, PASSES_WITH_DIFFERENCE, Report, build_report, records
+from surveys.exclusion import rules_in_words
 from surveys.link_opens import openings
-from surveys.models import Participant, Study
+from surveys.models import Participant, Study, StudyStimulus
 from surveys.questionnaire import EXPERIENCE_LEVELS
 
 # The funnel's steps in plain words, for readers who never saw the column names.
@@ -161,6 +164,22 @@ def _openings(study: Study) -> dict:
     }
 
 
+def _design(study: Study) -> dict:
+    """What a reader needs to know of how the study ran: the pool, the excerpts' length, and its
+    rules in words (the rest the template reads off the study)."""
+    pool = study.items.filter(role=StudyStimulus.Role.POOL)
+    counts = pool.values_list("source").annotate(n=Count("id")).order_by("source")
+    human = [("by people", n) for source, n in counts if source == tidy.HUMAN]
+    models = [(f"by {source}", n) for source, n in counts if source != tidy.HUMAN]
+    seconds = [d for d in pool.values_list("stimulus__duration_seconds", flat=True) if d]
+    return {
+        "trials": study.trials_per_participant,
+        "pool": human + models,
+        "seconds": statistics.median(seconds) if seconds else None,
+        "rules": rules_in_words(study.rules, study.attention_checks, study.is_pair),
+    }
+
+
 def _pair_page(study: Study, result: PairReport, query: str) -> tuple[str, dict]:
     data = result.to_dict()
     _funnel_words(data["funnel"])
@@ -175,6 +194,7 @@ def _pair_page(study: Study, result: PairReport, query: str) -> tuple[str, dict]
         "planned_margin": preregistered_pair_margin(study),
         "query": query,
         "tables": pair_summary.TABLES,
+        "design": _design(study),
         **_openings(study),
     }
     return "dashboard/pair_report.html", context
@@ -199,6 +219,7 @@ def report_page(study: Study, result: Report | PairReport, query: str = "") -> t
         "figures": report_figures(result),
         "query": query,
         "tables": exports.TABLES,
+        "design": _design(study),
         **_openings(study),
     }
     return "dashboard/report.html", context

@@ -54,6 +54,8 @@ def test_anyone_with_the_link_reads_the_report_without_the_researchers_controls(
     html = response.content.decode()
     assert "Does a model pass for human?" in html and "Rate judged human" in html
     assert "3 participants analysed" in html
+    assert "Each participant heard 8 excerpts" in html  # how the study ran, for its readers
+    assert "Rules fixed when the study opened" in html
     # Nothing that needs an account: no settings form, no downloads, no dashboard links.
     assert "Recompute" not in html and "csrfmiddlewaretoken" not in html
     assert not re.search(r'href="/(dashboard|reports|admin)/', html)

@@ -3,9 +3,11 @@
 import pytest
 
 from surveys.exclusion import (
+    DEFAULT_RULES,
     ParticipantFacts,
     exclusion_reason,
     is_non_musician,
+    rules_in_words,
     unmet_rules,
     validate_rules,
 )
@@ -116,3 +118,19 @@ def test_rules_a_study_cannot_meet_are_named_in_plain_words(
     rules = {"headphone_min_correct": 0, **rules}
     problems = unmet_rules(rules, headphone_trials, attention_checks)
     assert len(problems) == 1 and words in problems[0]
+
+
+def test_the_rules_in_words_say_what_a_methods_section_would():
+    single = rules_in_words(DEFAULT_RULES, attention_checks=2, pair=False)
+    assert "Participants who got fewer than 5 sound-check trials right were excluded." in single
+    assert "Participants who failed an attention check were excluded." in single
+    assert any("±10 percentage points of the human excerpts'" in line for line in single)
+    assert any("d' is shown within ±0.3" in line for line in single)
+    assert not any("answer came in under" in line for line in single)
+
+    strict = {"exclude_musicians": True, "min_median_response_ms": 800, "attention_max_failed": 1}
+    pair = rules_in_words(strict | {"non_musician_max_years": 1}, attention_checks=0, pair=True)
+    assert "Only non-musicians (up to 1 year of musical training) were analysed." in pair
+    assert not any("attention" in line for line in pair)  # the study has no checks to fail
+    assert "Participants whose median answer came in under 800 ms were excluded." in pair
+    assert any("of 50%" in line for line in pair) and not any("d'" in line for line in pair)
