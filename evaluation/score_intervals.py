@@ -98,17 +98,16 @@ class ScoreContrast:
         """One-sided p-value of the test that the true value exceeds ``bound``."""
         if not self.testable:
             return np.nan
-        if self.estimate <= bound:
-            return 1.0 - self._p_beyond(bound, upper=True) if self.estimate < bound else 0.5
-        return self._p_beyond(bound, upper=False)
+        if self.estimate == bound:
+            return 0.5
+        if self.estimate > bound:
+            return self._p_beyond(bound, upper=False)
+        return 1.0 - self._p_beyond(bound, upper=True)
 
     def p_below(self, bound: float) -> float:
-        """One-sided p-value of the test that the true value lies under ``bound``."""
-        if not self.testable:
-            return np.nan
-        if self.estimate >= bound:
-            return 1.0 - self._p_beyond(bound, upper=False) if self.estimate > bound else 0.5
-        return self._p_beyond(bound, upper=True)
+        """One-sided p-value of the test that the true value lies under ``bound``: the other
+        tail of the same inverted interval."""
+        return 1.0 - self.p_above(bound)
 
     def _p_beyond(self, bound: float, upper: bool) -> float:
         """The t tail of the critical value at which the interval's lower (or upper) limit
@@ -128,7 +127,8 @@ class ScoreContrast:
         """Two-sided p-value of the test that the true value is ``null``."""
         if not self.testable:
             return np.nan
-        return min(1.0, 2 * min(self.p_above(null), self.p_below(null)))
+        above = self.p_above(null)
+        return min(1.0, 2 * min(above, 1.0 - above))
 
     def tost(self, lower: float, upper: float, alpha: float) -> Tost:
         """Two one-sided tests of lower < true value < upper, with the (1 - 2 alpha) interval
