@@ -39,9 +39,9 @@ its difference from the human rate and the share of TOST (alpha 0.05) calling it
 
 - 40 participants hearing all 8 excerpts a source, criterion SD 1.0: the textbook two-way
   variance covered 74.6% and passed 19.1% where excerpts did not vary (88.9% and 8.1% with
-  excerpt SD 0.3); this one covers 98.2% and 95.3% and passes 3.3% and 3.0%;
+  excerpt SD 0.3); this one covers 98.1% and 94.8% and passes 3.3% and 3.4%;
 - across seven designs (20-100 participants, 5-10 of 8-40 excerpts a source, criterion SD 0-1,
-  excerpt SD 0-0.5) it covers 93.9-98.2%, its standard error averages 0.99-1.12 of the true SD
+  excerpt SD 0-0.5) it covers 93.9-98.1%, its standard error averages 0.99-1.12 of the true SD
   (1.12 only where excerpts do not vary at all: the floor then takes the larger of two estimates
   of one variance), and it passes at most 3.8%.
 

@@ -24,9 +24,15 @@ size (Kish): n_eff = p (1 - p) / V, V the crossed-design variance of evaluation/
   of the two rates and of their difference, so where the limits are symmetric (rates near 50%)
   this is the Wald interval on the difference's own crossed variance, to rounding.
 
-A test is the interval inverted: a one-sided p-value is the tail probability of the critical value
-at which the interval's bound reaches the null, so a verdict and the interval shown beside it
-always agree.
+The two square roots need not grow with the critical value: where the correlation is high and the
+two rates' effective sizes differ, one Wilson limit can stall at its boundary while the other
+grows, and a 99% interval came out narrower than the 95% one. Each limit is therefore taken as
+the farthest it reaches at any critical value up to the one asked for, so intervals are nested
+in their level.
+
+A test is the interval inverted: a one-sided p-value is the tail probability of the smallest
+critical value at which the interval's bound reaches the null, so a verdict and the interval
+shown beside it always agree.
 """
 
 from __future__ import annotations
@@ -40,16 +46,26 @@ from evaluation.equivalence import Tost, check_alpha
 
 # Past this critical value every Wilson interval is (0, 1) to rounding: the largest one searched.
 LARGEST_CRITICAL_VALUE = 1e3
+# The critical values at which a difference's limits are followed up to the one asked for: fine
+# where p-values and levels live, coarse out to the largest. A root is then refined between two
+# neighbours, so only a dip narrower than one step could be missed.
+CRITICAL_GRID = np.concatenate(
+    [np.linspace(0.0, 10.0, 2001), np.geomspace(10.0, LARGEST_CRITICAL_VALUE, 201)[1:]]
+)
 
 
-def wilson_limits(p: float, n: float, q: float) -> tuple[float, float]:
+def wilson_limits(p: float, n: float, q: float | np.ndarray) -> tuple:
     """Wilson's score interval for a proportion ``p`` of ``n`` (effective) trials at critical
-    value ``q``."""
+    value ``q`` (or at each of an array of them)."""
     shrink = 1 + q**2 / n
     centre = (p + q**2 / (2 * n)) / shrink
     half = q * np.sqrt(p * (1 - p) / n + q**2 / (4 * n**2)) / shrink
     # The interval always contains p; min/max only undo rounding at p = 0 or 1 (1 - 1e-16).
-    return (max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half)))
+    low = np.maximum(0.0, np.minimum(p, centre - half))
+    high = np.minimum(1.0, np.maximum(p, centre + half))
+    if np.ndim(low) == 0:
+        return (float(low), float(high))
+    return (low, high)
 
 
 @dataclass(frozen=True)
@@ -77,16 +93,21 @@ class ScoreContrast:
         return self.df >= 1 and sizes and bool(np.isfinite(self.correlation))
 
     def bounds(self, q: float) -> tuple[float, float]:
-        """The interval at critical value ``q``."""
-        limits = [wilson_limits(p, n, q) for p, n in zip(self.rates, self.effective_n, strict=True)]
+        """The interval at critical value ``q``: for a difference, each limit as far as it
+        reaches at any critical value up to ``q``."""
         if len(self.rates) == 1:
-            return limits[0]
-        (p1, p2), ((l1, u1), (l2, u2)) = self.rates, limits
-        r = self.correlation
+            return wilson_limits(self.rates[0], self.effective_n[0], q)
+        below, above = self._reaches(np.append(CRITICAL_GRID[q > CRITICAL_GRID], q))
+        return (self.estimate - float(below.max()), self.estimate + float(above.max()))
+
+    def _reaches(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How far below and above the estimate the MOVER limits of a difference reach at each
+        critical value of ``q``, before they are made to grow with it."""
+        (p1, p2), (n1, n2), r = self.rates, self.effective_n, self.correlation
+        (l1, u1), (l2, u2) = wilson_limits(p1, n1, q), wilson_limits(p2, n2, q)
         below = (p1 - l1) ** 2 + (u2 - p2) ** 2 - 2 * r * (p1 - l1) * (u2 - p2)
         above = (u1 - p1) ** 2 + (p2 - l2) ** 2 - 2 * r * (u1 - p1) * (p2 - l2)
-        d = self.estimate
-        return (d - np.sqrt(max(below, 0.0)), d + np.sqrt(max(above, 0.0)))
+        return np.sqrt(np.maximum(below, 0.0)), np.sqrt(np.maximum(above, 0.0))
 
     def interval(self, level: float) -> tuple[float, float]:
         """The two-sided ``level`` interval; NaN where the data cannot support one."""
@@ -110,17 +131,24 @@ class ScoreContrast:
         return 1.0 - self.p_above(bound)
 
     def _p_beyond(self, bound: float, upper: bool) -> float:
-        """The t tail of the critical value at which the interval's lower (or upper) limit
-        reaches ``bound``, which lies below (above) the estimate."""
+        """The t tail of the smallest critical value at which the interval's lower (or upper)
+        limit reaches ``bound``, which lies below (above) the estimate."""
         side = 1 if upper else 0
 
         def gap(q: float) -> float:
             return abs(self.bounds(q)[side] - self.estimate) - abs(bound - self.estimate)
 
-        if gap(LARGEST_CRITICAL_VALUE) < 0:
-            q = LARGEST_CRITICAL_VALUE
+        if len(self.rates) == 1:
+            beyond = gap(LARGEST_CRITICAL_VALUE) >= 0
+            low, high = 0.0, LARGEST_CRITICAL_VALUE
         else:
-            q = optimize.brentq(gap, 0.0, LARGEST_CRITICAL_VALUE, xtol=1e-10)
+            reach = self._reaches(CRITICAL_GRID)[side]
+            first = int(np.argmax(reach >= abs(bound - self.estimate)))
+            beyond = reach[first] >= abs(bound - self.estimate)
+            low, high = CRITICAL_GRID[max(first - 1, 0)], CRITICAL_GRID[first]
+        if not beyond:
+            return float(stats.t.sf(LARGEST_CRITICAL_VALUE, self.df))
+        q = optimize.brentq(gap, low, high, xtol=1e-10) if gap(low) < 0 else low
         return float(stats.t.sf(q, self.df))
 
     def p_value(self, null: float) -> float:

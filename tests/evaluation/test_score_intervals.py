@@ -54,14 +54,37 @@ def test_a_test_rejects_exactly_the_values_its_interval_leaves_out(contrast, nul
         assert min(abs(low - null), abs(high - null)) == pytest.approx(0, abs=1e-6)
 
 
-@given(contrast=contrasts, margin=st.floats(0.02, 0.4), alpha=st.floats(0.01, 0.2))
-def test_tost_passes_exactly_when_its_interval_lies_inside_the_margin(contrast, margin, alpha):
-    centre = contrast.estimate if len(contrast.rates) == 2 else 0.5
+@given(
+    contrast=contrasts,
+    margin=st.floats(0.02, 0.4),
+    alpha=st.floats(0.01, 0.2),
+    shift=st.floats(-0.3, 0.3),
+)
+def test_tost_passes_exactly_when_its_interval_lies_inside_the_margin(
+    contrast, margin, alpha, shift
+):
+    centre = contrast.estimate + shift if len(contrast.rates) == 2 else 0.5
     result = contrast.tost(centre - margin, centre + margin, alpha)
     inside = centre - margin < result.ci_low and result.ci_high < centre + margin
     distance = min(abs(result.ci_low - (centre - margin)), abs(result.ci_high - (centre + margin)))
     if distance > 1e-7:
         assert result.equivalent == inside
+
+
+@given(contrast=contrasts, levels=st.tuples(st.floats(0.5, 0.999), st.floats(0.5, 0.999)))
+def test_a_higher_level_never_gives_a_narrower_interval(contrast, levels):
+    inner, outer = (contrast.interval(level) for level in sorted(levels))
+    assert outer[0] <= inner[0] + 1e-12 and inner[1] <= outer[1] + 1e-12
+
+
+def test_a_difference_whose_raw_limit_stalls_keeps_its_verdict_with_its_interval():
+    # Found in review: with a high correlation and unequal effective sizes the MOVER lower limit
+    # taken at each level alone came nearer the estimate from 95% to 99%. The root search then
+    # found a far root, and TOST passed a model whose 90% interval crossed the margin.
+    contrast = ScoreContrast((0.84, 0.90), (400.0, 20.0), 0.9, 0.03, 15)
+    assert contrast.interval(0.99)[0] <= contrast.interval(0.95)[0]
+    result = contrast.tost(-0.1, 0.1, 0.05)
+    assert result.ci_low < -0.1 and not result.equivalent
 
 
 def test_nothing_is_tested_without_an_effective_size():
