@@ -62,7 +62,14 @@ def headline_text(report: Report) -> str:
     margin = f"±{report.margin * 100:g} percentage points"
     if top.passing:
         verb = "passes" if len(top.passing) == 1 else "pass"
-        words = [f"{_names(top.passing)} {verb} for human (shown within {margin})."]
+        words = [
+            f"{_names(top.passing)} {verb} for human: judged human within {margin} of the human"
+            " excerpts' rate."
+        ]
+        if top.detectable:
+            words.append(
+                f"For {_names(top.detectable)} a smaller difference from that rate is detectable."
+            )
     else:
         words = [f"No model was shown to pass for human (within {margin})."]
     if top.distinguishable:

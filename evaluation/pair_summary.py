@@ -212,6 +212,11 @@ def report_text(report: PairReport) -> str:
             lines.append(_pc_line(str(label), row))
             if row.get("verdict"):
                 lines.append(
+                    f"    test of pc = 0.5: p {_p(row['p_vs_chance_holm'])} (Holm), "
+                    f"{_fmt(row['chance_ci_level'], '{:.0%}')} interval "
+                    f"[{_fmt(row['chance_ci_low'])}, {_fmt(row['chance_ci_high'])}]"
+                )
+                lines.append(
                     f"    TOST {_fmt(0.5 - report.margin, '{:.2f}')} < pc < "
                     f"{_fmt(0.5 + report.margin, '{:.2f}')}: p {_p(row['tost_p_holm'])} (Holm), "
                     f"{_fmt(row['tost_ci_level'], '{:.0%}')} interval "

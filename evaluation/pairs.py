@@ -118,6 +118,10 @@ NOT_SAID = "not asked or not said"
 
 INDISTINGUISHABLE = "indistinguishable: pc within the margin of 50%"
 INDISTINGUISHABLE_BUT_ABOVE = "within the margin of 50%, though listeners tell a little"
+INDISTINGUISHABLE_BUT_BELOW = (
+    "within the margin of 50%, though the machine's excerpt is taken for the person's a little "
+    "more often"
+)
 TOLD_APART = "listeners tell it apart: pc above 50%"
 BELOW_CHANCE = "taken for the person's more often than not: pc below 50%"
 INCONCLUSIVE = "inconclusive: neither pc above 50% nor within the margin shown"
@@ -210,8 +214,10 @@ def _row(estimate: Estimate, part: pd.DataFrame) -> dict:
 def _verdict(row: pd.Series, alpha: float) -> str:
     equivalent = np.isfinite(row["tost_p_holm"]) and row["tost_p_holm"] < alpha
     told = np.isfinite(row["p_vs_chance_holm"]) and row["p_vs_chance_holm"] < alpha
+    if equivalent and told:
+        return INDISTINGUISHABLE_BUT_ABOVE if row["pc"] > CHANCE else INDISTINGUISHABLE_BUT_BELOW
     if equivalent:
-        return INDISTINGUISHABLE_BUT_ABOVE if told and row["pc"] > CHANCE else INDISTINGUISHABLE
+        return INDISTINGUISHABLE
     if told:
         return TOLD_APART if row["pc"] > CHANCE else BELOW_CHANCE
     return INCONCLUSIVE
@@ -222,20 +228,21 @@ def _score(row) -> ScoreContrast:
     return ScoreContrast((row.pc,), (row.n_effective,), 0.0, row.se, int(row.df))
 
 
-def _tost_intervals(table: pd.DataFrame, margin: float, alpha: float) -> None:
-    """TOST of 0.5 - margin < pc < 0.5 + margin per model, Holm-adjusted, with the (1 - 2 a)
-    interval at the level its decision used (``tost_ci_level``)."""
-    bounds = (CHANCE - margin, CHANCE + margin)
-    table["tost_p"] = [_score(row).tost(*bounds, alpha).p_value for row in table.itertuples()]
-    levels = holm_levels(table["tost_p"].to_numpy(), alpha)
-    table["tost_p_holm"] = holm(table["tost_p"].to_numpy())
-    table["tost_ci_level"] = 1 - 2 * levels
+def _decision_intervals(
+    table: pd.DataFrame, prefix: str, p_column: str, sides: int, alpha: float
+) -> None:
+    """Holm-adjust ``p_column`` over the models and put beside it the interval its decision
+    used, at the level in ``{prefix}_ci_level``: (1 - a) for the test of 50% (``sides`` 1) and
+    (1 - 2 a) for the TOST (2), a being that model's Holm level."""
+    levels = holm_levels(table[p_column].to_numpy(), alpha)
+    table[f"{p_column}_holm"] = holm(table[p_column].to_numpy())
+    table[f"{prefix}_ci_level"] = 1 - sides * levels
     decided = [
-        _score(row).interval(1 - 2 * level) if 0 < level < 0.5 else (np.nan, np.nan)
+        _score(row).interval(1 - sides * level) if 0 < sides * level < 1 else (np.nan, np.nan)
         for row, level in zip(table.itertuples(), levels, strict=True)
     ]
-    table["tost_ci_low"] = [low for low, _ in decided]
-    table["tost_ci_high"] = [high for _, high in decided]
+    table[f"{prefix}_ci_low"] = [low for low, _ in decided]
+    table[f"{prefix}_ci_high"] = [high for _, high in decided]
 
 
 def model_table(
@@ -253,8 +260,10 @@ def model_table(
     per_model = proportion_correct(data, labels, level)
     rows = {label: _row(est, data[labels == label]) for label, est in per_model.items()}
     table = pd.DataFrame.from_dict(rows, orient="index")
-    table["p_vs_chance_holm"] = holm(table["p_vs_chance"].to_numpy())
-    _tost_intervals(table, margin, alpha)
+    _decision_intervals(table, "chance", "p_vs_chance", 1, alpha)
+    bounds = (CHANCE - margin, CHANCE + margin)
+    table["tost_p"] = [_score(row).tost(*bounds, alpha).p_value for row in table.itertuples()]
+    _decision_intervals(table, "tost", "tost_p", 2, alpha)
     table["verdict"] = [_verdict(row, alpha) for _, row in table.iterrows()]
     if len(table) > 1:
         pooled = proportion_correct(data, np.zeros(len(data), dtype=int), level)

@@ -254,12 +254,15 @@ class Headline:
     passing: list[str]
     distinguishable: list[str]
     undecided: list[str]
+    # Passing models whose small difference from the human rate is detectable all the same: the
+    # headline must not say they were judged human as often as the human excerpts.
+    detectable: list[str]
 
 
 def headline(sources: pd.DataFrame) -> Headline:
     """Sort the models by what their Holm-adjusted tests showed (see the module docstring)."""
     if sources.empty:
-        return Headline(False, [], [], [])
+        return Headline(False, [], [], [], [])
     verdicts = sources["verdict"].drop(index=tidy.HUMAN, errors="ignore")
     names = {
         kind: [str(label) for label, verdict in verdicts.items() if verdict in words]
@@ -267,6 +270,7 @@ def headline(sources: pd.DataFrame) -> Headline:
             ("passing", (PASSES, PASSES_WITH_DIFFERENCE)),
             ("distinguishable", (DIFFERENT,)),
             ("undecided", (INCONCLUSIVE,)),
+            ("detectable", (PASSES_WITH_DIFFERENCE,)),
         )
     }
     return Headline(tidy.HUMAN in sources.index, **names)

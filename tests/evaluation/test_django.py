@@ -113,7 +113,13 @@ def test_report_page_and_downloads(answered_study, researcher_client):
     assert data["settings"]["margin"] == 0.05
     assert data["settings"]["d_prime_margin"] == 0.3  # fixed when the study opened
     assert {row["group"] for row in data["sources"]} >= {"human"}
-    assert set(data["headline"]) == {"baseline", "passing", "distinguishable", "undecided"}
+    assert set(data["headline"]) == {
+        "baseline",
+        "passing",
+        "distinguishable",
+        "undecided",
+        "detectable",
+    }
     data = json.loads(researcher_client.get(f"{base}/report.json?d_prime_margin=0.5").content)
     assert data["settings"]["d_prime_margin"] == 0.5
     assert any("'listeners cannot tell' verdicts as exploratory" in n for n in data["notes"])

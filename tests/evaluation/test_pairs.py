@@ -182,3 +182,24 @@ def test_a_report_at_another_alpha_calls_its_verdicts_exploratory():
     assert not any("Alpha here" in note for note in planned.notes)
     loose = build_pair_report(frame, margin=0.1, alpha=0.3, preregistered_margin=0.1)
     assert any("Alpha here is 0.3, not the 0.05" in note for note in loose.notes)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_each_holm_decision_sits_beside_the_interval_it_used(seed):
+    # Found in review: "inconclusive" beside a 95% interval that left 50% out, because the test
+    # of 50% is Holm-adjusted over models and the interval was not.
+    design = PairDesign(model_pcs={"a": 0.56, "b": 0.56, "c": 0.56}, participants=60)
+    table = pairs.model_table(simulate_pair_study(design, seed), margin=0.1)
+    models = table.drop(index=pairs.ALL_MODELS)
+    told = models["p_vs_chance_holm"] < 0.05
+    outside = (models["chance_ci_low"] > 0.5) | (models["chance_ci_high"] < 0.5)
+    pd.testing.assert_series_equal(told, outside, check_names=False)
+    assert models["chance_ci_level"].between(0.95, 1 - 0.05 / 3).all()
+    assert models["chance_ci_level"].max() == pytest.approx(1 - 0.05 / 3)
+
+
+def test_a_pc_within_the_margin_but_below_chance_says_so():
+    row = pd.Series({"tost_p_holm": 0.001, "p_vs_chance_holm": 0.001, "pc": 0.46})
+    assert pairs._verdict(row, 0.05) == pairs.INDISTINGUISHABLE_BUT_BELOW
+    above = pd.Series({**row, "pc": 0.54})
+    assert pairs._verdict(above, 0.05) == pairs.INDISTINGUISHABLE_BUT_ABOVE

@@ -59,7 +59,11 @@ def test_verdicts_follow_equivalence_not_absence_of_difference(big_report):
     assert report.detection.loc["fooler", "d_prime_verdict"] == CANNOT_TELL
     assert report.detection.loc["obvious", "d_prime_verdict"] == CAN_TELL
     assert headline(report.sources) == Headline(
-        baseline=True, passing=["fooler"], distinguishable=["obvious"], undecided=[]
+        baseline=True,
+        passing=["fooler"],
+        distinguishable=["obvious"],
+        undecided=[],
+        detectable=["fooler"] if report.sources.loc["fooler", "verdict"] != PASSES else [],
     )
 
 
@@ -202,13 +206,14 @@ def test_json_is_strict_and_complete(big_report):
     data = json.loads(report_json(big_report[0]))
     assert data["settings"]["margin"] == 0.1
     assert data["settings"]["d_prime_margin"] == 0.3
+    sources = {row["group"]: row for row in data["sources"]}
     assert data["headline"] == {
         "baseline": True,
         "passing": ["fooler"],
         "distinguishable": ["obvious"],
         "undecided": [],
+        "detectable": ["fooler"] if sources["fooler"]["verdict"] != PASSES else [],
     }
-    sources = {row["group"]: row for row in data["sources"]}
     assert sources["human"]["diff_vs_baseline"] is None
     assert sources["obvious"]["verdict"] == DIFFERENT
     assert sources["fooler"]["tost_ci_level"] in (0.9, 0.95)
