@@ -218,7 +218,7 @@ def rate_errors(design: StudyDesign, alpha: float, studies: int, seed: int = 0) 
         )
         ours = rate_estimate(rates, tidy.HUMAN)
         wald = t_estimate(ours.estimate, ours.se, ours.df, CHANCE, bounds=(0.0, 1.0))
-        if rates.all_alike(tidy.HUMAN):  # as the report did: Wilson on the smaller cluster count
+        if rates.all_alike(tidy.HUMAN):  # as the report does: Wilson on its judgments
             units = effective_n(rates, tidy.HUMAN)
             low, high = wilson(ours.estimate * units, units)
             wald = replace(wald, ci_low=low, ci_high=high)

@@ -60,10 +60,13 @@ three-way one, V_participant + V_person's + V_machine's - V_pair - V_cell, floor
 one-way variance, with min(participants, person's, machine's excerpts) - 1 degrees of freedom.
 It states single rates only (pc per model), so its excerpt terms keep the leans, as CGM's do.
 
-Where every answer in a group is the same the sandwich is zero (or rounding of it): the group then
-counts as many judgments as its smaller cluster count, for its Wilson interval and for a
-difference from a group that varied; its own test of 50%, and a difference between two such
-groups, are left without a test rather than read as certain.
+Where every answer in a group is the same the sandwich is zero (or rounding of it), and p (1 - p)
+/ V is 0 / 0. Its limit as the answers come to agree is what the group then counts: as many
+judgments as it has. One answer in 240 the other way gives an effective size of 238.5, so a
+study where nobody dissented is not read as less certain than one where somebody did (a review
+found 240 of 240 with the interval [0.59, 1] and 239 of 240 with [0.97, 1.00] when such a group
+counted only its smaller cluster count). The t reference's degrees of freedom still come from the
+clusters, and an all-alike group shares no spread with another (correlation 0).
 
 Nothing here imports Django: the input is the tidy table's columns as arrays.
 """
@@ -71,7 +74,7 @@ Nothing here imports Django: the input is the tidy table's columns as arrays.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -302,12 +305,12 @@ def _variance(rates: GroupRates, weights: Mapping[str, float]) -> float:
 
 def effective_n(rates: GroupRates, label: str) -> float:
     """Kish's effective sample size of a group's rate, p (1 - p) / V: the number of independent
-    judgments that would pin it down as well. A group whose answers are all alike has V = 0,
-    which overstates what a handful of participants can show: it counts as many judgments as
-    its smaller cluster count (participants or excerpts). NaN where V cannot be estimated."""
+    judgments that would pin it down as well. A group whose answers are all alike (V = 0) counts
+    its judgments, the limit as its answers come to agree (module docstring). NaN where V cannot
+    be estimated."""
     i = rates.index(label)
     if rates.all_alike(label):
-        return float(min(rates.n_participants[i], rates.n_items[i]))
+        return float(rates.n_judgments[i])
     p, variance = float(rates.estimate[i]), _variance(rates, {label: 1.0})
     if not np.isfinite(variance) or variance < NO_SPREAD**2:
         return np.nan
@@ -327,15 +330,13 @@ def difference_contrast(rates: GroupRates, label: str, baseline: str) -> ScoreCo
     """Rate of ``label`` less the rate of ``baseline``, for its MOVER interval and tests.
 
     The correlation of the two rates comes from the variances of each and of their difference
-    (the participants who heard both share their leans). Where only one group's answers are all
-    alike it has no spread to share (correlation 0); where both are, nothing can be tested
-    (correlation NaN).
+    (the participants who heard both share their leans). A group whose answers are all alike
+    has no spread to share (correlation 0).
     """
     variances = [_variance(rates, {group: 1.0}) for group in (label, baseline)]
     difference = _variance(rates, {label: 1.0, baseline: -1.0})
-    alike = [rates.all_alike(group) for group in (label, baseline)]
-    correlation = np.nan if all(alike) else 0.0
-    if not any(alike):
+    correlation = 0.0
+    if not any(rates.all_alike(group) for group in (label, baseline)):
         shared = (sum(variances) - difference) / (2 * np.sqrt(variances[0] * variances[1]))
         correlation = float(np.clip(shared, -1.0, 1.0))
     return ScoreContrast(
@@ -360,12 +361,7 @@ def rate_estimate(
     rates: GroupRates, label: str, null: float = CHANCE, level: float = 0.95
 ) -> Estimate:
     """One group's rate with its Wilson interval and its score test against ``null``."""
-    result = score_estimate(rate_contrast(rates, label), null, level)
-    if rates.all_alike(label) and result.df >= 1:
-        # The interval counts the smaller cluster count as the sample; the sandwich's zero says
-        # nothing a test could rest on.
-        result = replace(result, se=0.0, p_value=np.nan)
-    return result
+    return score_estimate(rate_contrast(rates, label), null, level)
 
 
 def difference(rates: GroupRates, label: str, baseline: str, level: float = 0.95) -> Estimate:

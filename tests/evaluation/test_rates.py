@@ -147,14 +147,15 @@ def test_a_source_with_one_excerpt_leaves_the_others_their_intervals():
     assert np.isfinite(difference(rates, "a", "human").p_value)
 
 
-def test_groups_where_everyone_answered_alike_are_never_called_certain():
+def test_groups_where_everyone_answered_alike_count_their_judgments_not_a_certainty():
     # Everybody took every excerpt of both sources for a person's: the sandwich is zero up to
-    # rounding, which would make any difference (and any equivalence) look certain.
+    # rounding, which would make any difference (and any equivalence) look certain. Each group
+    # counts its judgments instead, with its clusters' degrees of freedom.
     data = crossed_data(9, groups=2)
     data["y"] = 1.0
     rates = group_rates(data.y, data.g.map({0: "human", 1: "a"}), data.p, data.i)
     diff = difference(rates, "a", "human")
-    assert diff.estimate == 0 and np.isnan(diff.p_value) and np.isnan(diff.ci_low)
+    assert diff.estimate == 0 and diff.ci_low < 0 < diff.ci_high
     table = rate_table(
         pd.DataFrame(
             {
@@ -166,9 +167,28 @@ def test_groups_where_everyone_answered_alike_are_never_called_certain():
         )
     )
     restated = table_difference(table, "a", "human")  # as the report restates it, Holm-levelled
-    assert np.isnan(restated.tost(-0.1, 0.1, 0.05).p_value)
+    assert restated.interval(0.9) == pytest.approx(diff.score.interval(0.9))
     human = rate_estimate(rates, "human")
-    assert human.ci_high == 1.0 and 0.5 < human.ci_low < 1.0
+    q = stats.t.ppf(0.975, human.df)
+    judgments = rates.n_judgments[rates.index("human")]
+    assert (human.ci_low, human.ci_high) == pytest.approx(wilson_limits(1.0, judgments, q))
+    assert human.ci_low < 1.0 and human.p_value < 0.05
+
+
+def test_nobody_dissenting_is_never_less_certain_than_one_dissent():
+    # Found in review: 240 of 240 got [0.59, 1] (the smaller cluster count as its sample) while
+    # 239 of 240 got [0.97, 1.00].
+    data = crossed_data(4, participants=30, items=8, per_participant=8, groups=1)
+    data["y"] = 1.0
+    estimates = []
+    for dissent in (0, 1, 2):
+        answers = data.y.copy()
+        answers.iloc[:dissent] = 0.0
+        rates = group_rates(answers, data.g, data.p, data.i)
+        estimates.append(rate_estimate(rates, rates.labels[0]))
+    lows = [estimate.ci_low for estimate in estimates]
+    assert lows == sorted(lows, reverse=True)
+    assert [e.p_value for e in estimates] == sorted(e.p_value for e in estimates)
 
 
 def test_an_all_alike_rate_gets_its_wilson_interval_whatever_other_sources_answered():
@@ -178,9 +198,10 @@ def test_an_all_alike_rate_gets_its_wilson_interval_whatever_other_sources_answe
     data.loc[data.g == 0, "y"] = 1.0
     rates = group_rates(data.y, data.g, data.p, data.i)
     human = rate_estimate(rates, rates.labels[0])
-    units = min(rates.n_participants[0], rates.n_items[0])
     q = stats.t.ppf(0.975, human.df)
-    assert (human.ci_low, human.ci_high) == pytest.approx(wilson_limits(1.0, units, q))
+    assert (human.ci_low, human.ci_high) == pytest.approx(
+        wilson_limits(1.0, rates.n_judgments[0], q)
+    )
 
 
 @st.composite
