@@ -107,6 +107,20 @@ def _participants(study: Study, answers: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
+def exclusion_reasons(study: Study) -> dict[int, str]:
+    """Each counted participant's exclusion under the study's rules ("" when kept), decided as
+    the answer and pair tables decide it, for exports that list participants without answers."""
+    timings = pd.DataFrame.from_records(
+        Answer.objects.filter(
+            participant__in=counted_participants(study), trial__kind=Trial.Kind.EXPERIMENTAL
+        ).values_list("participant_id", "response_ms"),
+        columns=[tidy.PARTICIPANT, tidy.RESPONSE_MS],
+    )
+    timings[tidy.PARTICIPANT] = timings[tidy.PARTICIPANT].astype(str)
+    people = _participants(study, timings)
+    return dict(zip(people["id"], people["reason"], strict=True))
+
+
 def preregistered_margin(study: Study) -> float:
     """The equivalence margin fixed with the study's rules, as a proportion."""
     return study.rules["equivalence_margin_points"] / 100

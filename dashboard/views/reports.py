@@ -24,6 +24,7 @@ from evaluation import exports, pair_summary, tidy
 from evaluation.dataset import (
     answer_tables,
     counted_participants,
+    exclusion_reasons,
     objective_metrics,
     pair_answer_tables,
     preregistered_d_prime_margin,
@@ -295,11 +296,12 @@ def _code_given(participant: Participant) -> str:
 
 @needs(VIEW_PARTICIPANTS)
 def participants_csv(request: HttpRequest, slug: str) -> HttpResponse:
-    """One row per participant (previews left out), ids as in the answer table."""
+    """One row per participant (previews left out), ids and exclusions as in the answer table."""
     study = get_object_or_404(Study, slug=slug)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(PARTICIPANT_COLUMNS)
+    reasons = exclusion_reasons(study)
     for person in counted_participants(study).order_by("id"):
         writer.writerow(
             [
@@ -312,8 +314,8 @@ def participants_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 _iso(person.screened_out_at),
                 _iso(person.completed_at),
                 _code_given(person),
-                person.excluded if person.completed_at else "",
-                person.exclusion_reason,
+                bool(reasons[person.id]),
+                reasons[person.id],
             ]
         )
     return _download(out.getvalue(), f"{study.slug}-participants.csv", "text/csv; charset=utf-8")

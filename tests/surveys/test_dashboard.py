@@ -172,10 +172,20 @@ def test_the_participants_export_lists_who_to_approve_on_prolific(researcher):
     )
     assert rows["done1"]["excluded"] in ("True", "False") and rows["done1"]["completed_at"]
     assert rows["busy2"]["code_given"] == "" and rows["busy2"]["completed_at"] == ""
+    # Someone who has not finished is excluded by the default rules, in both files alike.
+    assert (rows["busy2"]["excluded"], rows["busy2"]["exclusion_reason"]) == (
+        "True",
+        "did not complete",
+    )
     answers = researcher.get(f"/reports/{study.slug}/answers.csv").content.decode()
-    assert rows["done1"]["participant"] in {
-        r["participant"] for r in csv.DictReader(io.StringIO(answers))
-    }
+    answered = {r["participant"]: r for r in csv.DictReader(io.StringIO(answers))}
+    assert rows["done1"]["participant"] in answered
+    for row in answered.values():
+        person = next(r for r in rows.values() if r["participant"] == row["participant"])
+        assert (row["excluded"], row["exclusion_reason"]) == (
+            person["excluded"],
+            person["exclusion_reason"],
+        )
 
 
 def test_the_pool_names_each_excerpts_length(researcher):
