@@ -4,6 +4,7 @@ Plain SVG strings keep the dashboard free of image files and of a plotting backe
 process; a browser draws them crisply at any size, and a test can read them as text.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -23,11 +24,21 @@ def _finite(value) -> bool:
     return isinstance(value, int | float) and value == value and abs(value) != float("inf")
 
 
-def _ticks(low: float, high: float, count: int = 4) -> list[float]:
+def _ticks(low: float, high: float, count: int = 5) -> list[tuple[float, str]]:
+    """Round values within low..high, 1, 2 or 5 times a power of ten apart and as near
+    ``count`` of them as such steps give, each labelled with the decimals the step needs, so no
+    two labels read alike (a loss between 0.076 and 0.079 once showed 0.079 twice)."""
     if high == low:
-        return [low]
-    step = (high - low) / count
-    return [low + i * step for i in range(count + 1)]
+        return [(low, _fmt(low))]
+
+    def multiples(step: float) -> range:
+        return range(math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9) + 1)
+
+    power = math.floor(math.log10((high - low) / count))
+    steps = [m * 10.0**k for k in (power - 1, power, power + 1) for m in (1, 2, 5)]
+    step = min(steps, key=lambda candidate: abs(len(multiples(candidate)) - count))
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    return [(k * step, f"{k * step:.{decimals}f}") for k in multiples(step)]
 
 
 def _fmt(value: float) -> str:
@@ -81,15 +92,17 @@ def line_chart(
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
         'stroke="#c8ced8"/>'
     )
-    for tick in _ticks(y_low, y_high):
+    for tick, label in _ticks(y_low, y_high):
         parts.append(
             f'<text x="{left - 4}" y="{py(tick) + 4:.1f}" font-size="11" text-anchor="end">'
-            f"{_fmt(tick)}</text>"
+            f"{label}</text>"
         )
-    for tick in sorted(set(xs)) if len(set(xs)) <= 12 else _ticks(x_low, x_high):
+    few = len(set(xs)) <= 12
+    x_ticks = [(x, _fmt(x)) for x in sorted(set(xs))] if few else _ticks(x_low, x_high)
+    for tick, label in x_ticks:
         parts.append(
             f'<text x="{px(tick):.1f}" y="{top + plot_h + 15}" font-size="11" '
-            f'text-anchor="middle">{_fmt(tick)}</text>'
+            f'text-anchor="middle">{label}</text>'
         )
     parts.append(
         f'<text x="{left + plot_w / 2}" y="{height - 6}" font-size="12" text-anchor="middle">'

@@ -1,6 +1,7 @@
 """The researcher dashboard: login required, corpora import and upload, forms refuse bad input."""
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -154,6 +155,15 @@ def test_line_chart_marks_the_best_epoch_only_inside_its_range():
     assert ">best</text>" in line_chart("Loss", series, mark=(2, "best"))
     assert "stroke-dasharray" not in line_chart("Loss", series, mark=(9, "best"))
     assert "stroke-dasharray" not in line_chart("Loss", series)
+
+
+@pytest.mark.parametrize("low, high", [(0.0755, 0.0792), (13.55, 13.99), (1.2, 13.9), (-3.2, 5.1)])
+def test_a_charts_axis_labels_never_repeat_and_stay_inside_the_plot(low, high):
+    # A loss between 0.076 and 0.079 once read 0.079, 0.079, 0.078, ... down its axis.
+    svg = line_chart("Loss", [Series("valid", [(1, low), (2, high)])])
+    labels = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
+    assert len(labels) >= 3 and len(set(labels)) == len(labels)
+    assert all(low <= float(label) <= high for label in labels)
 
 
 def test_piano_roll_draws_one_bar_per_note():
