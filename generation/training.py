@@ -238,8 +238,8 @@ def has_learned(valid_nll: float, baseline_nll: float) -> bool:
 
 NOT_LEARNED = (
     "this model has not learned from its input: its validation NLL is not at least 2% below the "
-    "marginal baseline, so what it generates is noise with the corpus's note frequencies. Train longer, "
-    "with a higher learning rate or a smaller network, or check the corpus."
+    "marginal baseline, so what it generates is noise with the corpus's note frequencies. Train "
+    "longer, with a higher learning rate or a smaller network, or check the corpus."
 )
 
 
