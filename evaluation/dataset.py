@@ -63,6 +63,11 @@ PAIR_ANSWER_FIELDS = (
 )
 
 
+# The objective metrics' tables that compare no model with the human pieces.
+MEMORISATION = "memorisation"
+UNREADABLE = "unreadable"
+
+
 def counted_participants(study: Study) -> QuerySet[Participant]:
     """The study's participants whose answers count: everyone but the researchers' previews."""
     return Participant.objects.filter(study=study, preview=False)
@@ -301,7 +306,7 @@ def objective_metrics(study: Study) -> dict[str, pd.DataFrame]:
                 tables[source] = compare_sets(human, generated)
     memorisation = memorisation_table(study)
     if not memorisation.empty:
-        tables["memorisation"] = memorisation
+        tables[MEMORISATION] = memorisation
     if unreadable:
-        tables["unreadable"] = pd.DataFrame(unreadable).set_index("piece")
+        tables[UNREADABLE] = pd.DataFrame(unreadable).set_index("piece")
     return tables

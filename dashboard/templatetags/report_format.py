@@ -27,6 +27,17 @@ def num(value, digits: int = 3) -> str:
 
 
 @register.filter
+def cell(value) -> str:
+    """A cell of a table whose columns the page does not know: text as it is, whole numbers
+    (counts) without decimals, other numbers to three."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return num(value)
+
+
+@register.filter
 def signed(value, digits: int = 3) -> str:
     number = _number(value)
     return MISSING if number is None else f"{number:+.{int(digits)}f}"

@@ -22,6 +22,8 @@ from django.utils import timezone
 from dashboard.access import VIEW_PARTICIPANTS, needs
 from evaluation import exports, pair_summary, tidy
 from evaluation.dataset import (
+    MEMORISATION,
+    UNREADABLE,
     answer_tables,
     counted_participants,
     exclusion_reasons,
@@ -329,4 +331,6 @@ def _iso(moment) -> str:
 def metrics(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
     tables = {name: records(table) for name, table in objective_metrics(study).items()}
-    return render(request, "dashboard/report_metrics.html", {"study": study, "tables": tables})
+    compared = set(tables) - {MEMORISATION, UNREADABLE}
+    context = {"study": study, "tables": tables, "compared": bool(compared)}
+    return render(request, "dashboard/report_metrics.html", context)

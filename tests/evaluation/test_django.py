@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils.html import escape
 
 from dashboard.templatetags.report_format import num, p_is, percent, points, pvalue, signed
 from evaluation import tidy
@@ -209,6 +210,12 @@ def test_metrics_and_command(answered_study, researcher_client):
     response = researcher_client.get(f"/reports/{answered_study.slug}/metrics/")
     assert response.status_code == 200
     assert b"unreadable" in response.content
+    # No model is compared, and the page says so; the errors read as text, not as a dash.
+    page = response.content.decode()
+    assert "data-no-comparison" in page
+    assert escape(tables["unreadable"]["error"].iloc[0]) in page
+    pieces = tables["memorisation"]["pieces"].iloc[0]
+    assert f"<td>{pieces}</td>" in page
 
     out = io.StringIO()
     call_command("report", answered_study.slug, stdout=out)
