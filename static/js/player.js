@@ -152,6 +152,9 @@
         if (state.unlockedAt === null) {
           state.unlockedAt = performance.now();
           locked.disabled = false;
+          /* A refusal that asked for this listening has been answered: it goes. */
+          var refusal = form.querySelector("[data-refusal]");
+          if (refusal) { refusal.hidden = true; }
         }
         return "Finished. You can answer now, or listen again.";
       }

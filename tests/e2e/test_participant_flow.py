@@ -388,6 +388,7 @@ def test_an_answer_sooner_than_the_excerpt_is_refused_politely_with_the_choices_
     assert Answer.objects.count() == 0
     page.wait_for_timeout(1600)
     _listen(page)
+    expect(refusal).to_be_hidden()  # heard to the end now: the request to listen is done
     page.get_by_role("button", name="Next").click()
     expect(page).not_to_have_url(url)
     assert _stored() == [(0, False)]
