@@ -106,7 +106,9 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "study": study,
         "pool": pool,
         "places_taken": study.places_taken(),
-        "problems": study.problems() if study.state == Study.State.DRAFT else [],
+        "problems": (
+            study.problems(clips_made_on_opening=True) if study.state == Study.State.DRAFT else []
+        ),
         "recurrence": study.recurrence_warning(),
         "link": request.build_absolute_uri(reverse("surveys:entry", args=[study.slug])),
         "prolific_link": request.build_absolute_uri(reverse("surveys:entry", args=[study.slug]))

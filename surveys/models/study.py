@@ -282,8 +282,10 @@ class Study(models.Model):
         n_machine = pool.filter(source_kind=Stimulus.SourceKind.MACHINE).count()
         return n_human, n_machine
 
-    def problems(self) -> list[str]:
-        """Why this study cannot open yet; an empty list means it can."""
+    def problems(self, clips_made_on_opening: bool = False) -> list[str]:
+        """Why this study cannot open yet; an empty list means it can. With
+        ``clips_made_on_opening`` (the dashboard, which makes a study's standard attention clips
+        when it opens or is previewed) missing clips are not counted."""
         found = []
         n_human, n_machine = self._pool_counts()
         if self.is_pair:
@@ -296,17 +298,17 @@ class Study(models.Model):
             who = "each participant needs"
             if self.trials_per_participant % 2:
                 found.append("Trials per participant must be even (half human, half machine).")
-        if n_human < needed:
-            found.append(f"The pool has {n_human} human excerpts; {who} {needed}.")
-        if n_machine < needed:
-            found.append(f"The pool has {n_machine} machine excerpts; {who} {needed}.")
+        for have, kind in ((n_human, "human"), (n_machine, "machine")):
+            if have < needed:
+                excerpts = "excerpt" if have == 1 else "excerpts"
+                found.append(f"The pool has {have} {kind} {excerpts}; {who} {needed}.")
         if self.show_score and not self.is_pair:
             found.append("Showing the score at the end is for pair studies only.")
         not_ready = self.items.exclude(stimulus__status=Stimulus.Status.READY).count()
         if not_ready:
             found.append(f"{not_ready} excerpt(s) in the pool have no finished audio.")
         clips = self.attention_clips.filter(design=self.design)
-        if self.attention_checks and not clips.exists():
+        if self.attention_checks and not clips.exists() and not clips_made_on_opening:
             found.append(
                 f"The study asks for attention checks but has no attention clips for the "
                 f"{self.design} design."

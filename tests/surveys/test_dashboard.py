@@ -107,6 +107,10 @@ def test_a_draft_is_edited_until_it_can_open(researcher):
     study = draft_study(target_participants=0)
     page = researcher.get(f"/dashboard/studies/{study.slug}/").content.decode()
     assert "with 0, everyone is turned away" in page and "/edit/" in page
+    assert "data-links-wait" in page  # its links answer 404 until it opens, and it says so
+    study.attention_clips.clear()  # opening makes them: not a problem to show
+    page = researcher.get(f"/dashboard/studies/{study.slug}/").content.decode()
+    assert "attention clips" not in page and "attention clips" in " ".join(study.problems())
     assert study.participants.create(preview=True)
     kept = list(study.items.values_list("stimulus_id", flat=True))[1:]
     response = researcher.post(

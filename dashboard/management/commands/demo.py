@@ -304,7 +304,7 @@ class Command(BaseCommand):
         ready = [s for s in stimuli if s.status == Stimulus.Status.READY]
         for kind in Stimulus.SourceKind:
             n = sum(s.source_kind == kind for s in ready)
-            self.say(f"{n} {kind.label} excerpts ready")
+            self.say(f"{n} {'excerpt' if n == 1 else 'excerpts'} {kind.label} ready")
         return ready
 
     def compare(self, stimuli: list[Stimulus], spec: StimulusSpec) -> None:
