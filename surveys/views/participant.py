@@ -11,6 +11,7 @@ completion or screen-out page rather than the redirect, so it never reaches Prol
 """
 
 from django.conf import settings
+from django.contrib import messages
 from django.db import IntegrityError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -21,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from surveys import flow, headphone
 from surveys.forms import AnswerForm, HeadphoneForm, PairAnswerForm, QuestionnaireForm
 from surveys.models import Answer, HeadphoneTrial, Participant, Trial
+from surveys.queries import unique_or_none
 from surveys.questionnaire import training_score
 from surveys.views.audio import offers_ogg
 from surveys.views.visits import limit_participant_posts, page, require, step_url, visit
@@ -39,6 +41,10 @@ QUESTIONNAIRE_FIELDS = [
 LISTEN_FIRST = "Please listen to the whole excerpt before answering. Your choices are kept."
 LISTEN_BOTH = "Please listen to both excerpts to the end before answering. Your choices are kept."
 LISTEN_TONES = "Please listen to all three tones before answering. Your choice is kept."
+ANSWERED_ELSEWHERE = (
+    "You had already answered that excerpt, perhaps in another window or tab. Your first answer "
+    "is kept, and the study goes on from here."
+)
 # What an answer is scored against: the excerpts' sources and lengths, or the attention clip's
 # length and expected answer.
 SCORED_AGAINST = (
@@ -185,6 +191,19 @@ def _heard(row: Trial | HeadphoneTrial, seconds: float) -> bool:
     return flow.listened_enough(row.first_shown_at, timezone.now(), seconds, allowance)
 
 
+def _tell_if_answered_elsewhere(request: HttpRequest, participant: Participant, position: int):
+    """A second answer to a trial answered already is dropped, the first one standing. The same
+    answer sent again (the page's retry after a lost reply carries its request id) is taken in
+    silence; a different one came from another tab or window, and the participant is told."""
+    stored = unique_or_none(
+        Answer.objects.filter(participant=participant, trial__position=position).values_list(
+            "request_id", flat=True
+        )
+    )
+    if stored is not None and request.POST.get("request_id", "") != stored:
+        messages.info(request, ANSWERED_ELSEWHERE)
+
+
 @never_cache
 @limit_participant_posts
 def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
@@ -202,6 +221,7 @@ def trial(request: HttpRequest, slug: str, position: int) -> HttpResponse:
         if current is None or current.position != position:
             if current is None or position < current.position:
                 flow.keep_place(participant)
+                _tell_if_answered_elsewhere(request, participant, position)
             return redirect(step_url(participant))
         form = (PairAnswerForm if current.is_pair else AnswerForm)(request.POST)
         if form.is_valid() and _heard(current, _sound_seconds(current)):

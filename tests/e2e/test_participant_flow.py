@@ -394,6 +394,25 @@ def test_an_answer_sooner_than_the_excerpt_is_refused_politely_with_the_choices_
     assert _stored() == [(0, False)]
 
 
+def test_a_different_answer_from_a_second_tab_is_dropped_with_a_word(live_server, phone):
+    """The first answer to a trial stands. The same trial answered otherwise in another tab of
+    the same phone is dropped, and that tab says so on the page it moves on to."""
+    study = open_study(headphone_trials=0, attention=0)
+    first = phone.new_page()
+    _first_trial(first, live_server, study)
+    url = first.url
+    second = phone.new_page()
+    second.goto(url)
+    for page, judgment in ((second, "A person"), (first, "A computer")):
+        _listen(page)
+        _answer(page, judgment)
+        page.get_by_role("button", name="Next").click()
+        expect(page).not_to_have_url(url)
+    expect(first.locator("ul.messages")).to_contain_text("already answered that excerpt")
+    expect(second.locator("ul.messages")).to_have_count(0)
+    assert [judged_human for _, judged_human in _stored()] == [True]
+
+
 def test_a_failed_sound_check_ends_the_study_on_a_phone(live_server, phone, artifacts, tones_at_4x):
     study = open_study(
         headphone_trials=2,

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from surveys.models import Answer, Participant, Study, Trial
+from surveys.views.participant import ANSWERED_ELSEWHERE
 from tests.surveys.factories import draft_study, open_study
 from tests.surveys.helpers import (
     ANSWER,
@@ -159,8 +160,14 @@ def test_a_retry_never_adds_an_answer_nor_replaces_the_first():
         answer_sound_check(client, study.slug, "2")
     response = follow(client, f"/s/{study.slug}/instructions/", {})
     url = response.request["PATH_INFO"]
-    follow(client, url, ANSWER)
-    follow(client, url, {**ANSWER, "judgment": "computer", "confidence": "1"})
+    follow(client, url, {**ANSWER, "request_id": "first"})
+    # The page's own retry after a lost reply goes on in silence.
+    retried = follow(client, url, {**ANSWER, "request_id": "first"})
+    assert ANSWERED_ELSEWHERE not in retried.content.decode()
+    # A different answer from another tab is dropped, and the participant is told.
+    other = {**ANSWER, "judgment": "computer", "confidence": "1", "request_id": "second"}
+    told = follow(client, url, other)
+    assert ANSWERED_ELSEWHERE in told.content.decode()
     participant = participant_of(client, study.slug)
     answers = Answer.objects.filter(participant=participant)
     assert answers.count() == 1
