@@ -7,6 +7,7 @@ agree with the page.
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -14,7 +15,8 @@ import pandas as pd
 
 from evaluation import tidy
 from evaluation.pair_summary import PairReport
-from evaluation.summary import Report, headline
+from evaluation.simulate import StudyDesign, simulate_study
+from evaluation.summary import Report, build_report, headline
 
 TABLES = ("sources", "batches", "detection", "training", "items", "funnel", "exclusions")
 
@@ -34,8 +36,18 @@ def table_csv(report: Report, name: str) -> str:
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; choose one of {', '.join(TABLES)}")
     table = getattr(report, name)
+    if len(table.columns) == 0:  # nothing analysed yet: the columns it will have, and no rows
+        table = getattr(_example_report(), name).iloc[:0]
     named_index = any(level is not None for level in table.index.names)
     return table.to_csv(index=named_index)
+
+
+@functools.cache
+def _example_report() -> Report:
+    """A small simulated study's report: the columns every table has once answers come in, so
+    that a table downloaded before then still names them (an empty file broke read_csv)."""
+    design = StudyDesign(participants=12, trials_per_source=4, items_per_source=8)
+    return build_report(*simulate_study(design, seed=0))
 
 
 def _fmt(value: float, pattern: str = "{:.3f}") -> str:

@@ -7,6 +7,7 @@ the study's exclusion rules keep; the funnel and the exclusion counts say how ma
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ import pandas as pd
 
 from evaluation import pairs, tidy
 from evaluation.equivalence import DEFAULT_ALPHA
+from evaluation.simulate import PairDesign, simulate_pair_study
 from evaluation.summary import (
     _clean,
     exclusion_counts,
@@ -158,8 +160,19 @@ def table_csv(report: PairReport, name: str) -> str:
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; choose one of {', '.join(TABLES)}")
     table = getattr(report, name)
+    if len(table.columns) == 0:  # nothing analysed yet: the columns it will have, and no rows
+        table = getattr(_example_report(), name).iloc[:0]
     named_index = any(level is not None for level in table.index.names)
     return table.to_csv(index=named_index)
+
+
+@functools.cache
+def _example_report() -> PairReport:
+    """A small simulated pair study's report: the columns every table has once answers come
+    in, so that a table downloaded before then still names them."""
+    design = PairDesign(participants=12)
+    frame = simulate_pair_study(design, seed=0)
+    return build_pair_report(frame, experience_levels=list(design.experience_levels))
 
 
 def pairs_csv(frame: pd.DataFrame) -> str:

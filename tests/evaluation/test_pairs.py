@@ -1,13 +1,14 @@
 """Pair (2AFC) statistics: reference values of 2AFC d' and of the clustered proportion correct,
 a planted pc recovered by simulated studies, position bias, BachBot's table, the report."""
 
+import io
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation import pairs
+from evaluation import pair_summary, pairs
 from evaluation.pair_summary import build_pair_report, report_text
 from evaluation.simulate import PairDesign, simulate_pair_study
 
@@ -203,3 +204,10 @@ def test_a_pc_within_the_margin_but_below_chance_says_so():
     assert pairs._verdict(row, 0.05) == pairs.INDISTINGUISHABLE_BUT_BELOW
     above = pd.Series({**row, "pc": 0.54})
     assert pairs._verdict(above, 0.05) == pairs.INDISTINGUISHABLE_BUT_ABOVE
+
+
+@pytest.mark.parametrize("name", pair_summary.TABLES)
+def test_a_pair_table_with_nothing_analysed_downloads_as_its_header(name):
+    empty = pair_summary.table_csv(build_pair_report(pairs.empty()), name)
+    read = pd.read_csv(io.StringIO(empty))
+    assert len(read.columns) >= 2 and len(read) <= 1  # the funnel: analysed 0
