@@ -370,8 +370,9 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("the demo study cannot open: " + "; ".join(exc.messages)) from exc
         self.say(
-            f"study {study.slug}: {study.trials_per_participant} trials per participant "
-            f"(half human, half machine) from {study.items.count()} excerpts; open"
+            f"study {study.slug}: {study.trials_per_participant} excerpts per participant "
+            f"(half human, half machine) from {study.items.count()}, and "
+            f"{study.attention_checks} attention check(s) among them; open"
         )
         return study
 
