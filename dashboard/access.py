@@ -2,9 +2,9 @@
 
 Every page needs a login. Reading (the dashboard, runs, batches, stimuli, studies and their
 reports) is open to every account, so a lab can give collaborators and reviewers the results
-without the means to change them, and to try a study as a participant (a preview, never
-counted). Acting (importing, training, generating, rendering, creating, changing, opening and
-closing studies, and seeing a study's completion code) needs RUN_EXPERIMENTS, and participants'
+without the means to change them. Acting (importing, training, generating, rendering, creating,
+changing, opening and closing studies, trying one as a participant, and seeing a study's
+completion code, which a preview ends on) needs RUN_EXPERIMENTS, and participants'
 Prolific ids, which are personal data, need VIEW_PARTICIPANTS. The Researchers group holds both
 (surveys/migrations/0012_researcher_role.py made it and put every account of the time in it);
 superusers have every permission.

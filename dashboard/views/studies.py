@@ -139,10 +139,13 @@ def study_close(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("surveys_dashboard:detail", slug)
 
 
-@login_required
+@needs(RUN_EXPERIMENTS)
 @require_POST
 def study_preview(request: HttpRequest, slug: str) -> HttpResponse:
     """Start a new preview session and send the researcher to its first participant page.
+
+    It needs RUN_EXPERIMENTS: a preview ends on the completion code, and may make a draft's
+    attention clips.
 
     A draft may be previewed once it could open (its excerpts ready, its pool enough for one
     participant); its rules stay editable and its state stays draft. The attention clips a draft

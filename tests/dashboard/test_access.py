@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from dashboard.access import READ_ONLY, RESEARCHERS
 from generation.models import GenerationBatch, TrainingRun
-from surveys.models import Study
+from surveys.models import Participant, Study
 from tests.conftest import make_researcher
 from tests.surveys.factories import draft_study, machine_batch, open_study
 
@@ -74,6 +74,8 @@ def acting_requests(rows: dict) -> list[tuple[str, str]]:
         ("post", reverse("surveys_dashboard:edit", args=["draft"])),
         ("post", reverse("surveys_dashboard:open", args=["draft"])),
         ("post", reverse("surveys_dashboard:close", args=["live"])),
+        ("post", reverse("surveys_dashboard:preview", args=["draft"])),
+        ("post", reverse("surveys_dashboard:preview", args=["live"])),
         ("get", reverse("evaluation:participants_csv", args=["live"])),
     ]
 
@@ -90,6 +92,7 @@ ACTION_WORDS = (
     "Import a bundled corpus",
     "Participants (CSV)",
     ">Stop<",
+    "Try it as a participant",
 )
 
 
@@ -107,8 +110,6 @@ def test_a_reader_reads_every_page_without_an_action_on_it(reader, rows):
         assert response.status_code == 200, url
         page = response.content.decode()
         assert not [word for word in ACTION_WORDS if word in page], url
-    draft_page = reader.get(reverse("surveys_dashboard:detail", args=["draft"])).content.decode()
-    assert "Try it as a participant" in draft_page
     # The code that claims a participant's payment on Prolific is the researchers' to hand out.
     assert (
         rows["open"].completion_code
@@ -129,10 +130,12 @@ def test_a_reader_is_refused_every_action_and_nothing_changes(reader, rows):
     assert TrainingRun.objects.get(pk=rows["run"].pk).status == "pending"
 
 
-def test_a_reader_may_try_a_study_as_a_participant(reader, rows):
-    response = reader.post(reverse("surveys_dashboard:preview", args=["draft"]))
-    assert response.status_code == 302
-    assert rows["draft"].participants.filter(preview=True).count() == 1
+def test_a_reader_can_neither_preview_nor_change_a_drafts_clips(reader, rows):
+    # A preview ends on the completion code, and a draft's preview makes its attention clips.
+    clips = rows["draft"].attention_clips.count()
+    assert reader.post(reverse("surveys_dashboard:preview", args=["draft"])).status_code == 403
+    assert not Participant.objects.filter(preview=True).exists()
+    assert rows["draft"].attention_clips.count() == clips
 
 
 def test_a_researcher_sees_the_actions_and_may_take_them(rows):
