@@ -16,6 +16,7 @@ import pandas as pd
 from evaluation import tidy
 from evaluation.pair_summary import PairReport
 from evaluation.simulate import StudyDesign, simulate_study
+from evaluation.spreadsheet import safe_frame
 from evaluation.summary import Report, build_report, headline
 
 TABLES = ("sources", "batches", "detection", "training", "items", "funnel", "exclusions")
@@ -23,7 +24,7 @@ TABLES = ("sources", "batches", "detection", "training", "items", "funnel", "exc
 
 def tidy_csv(frame: pd.DataFrame) -> str:
     """The tidy answer table (validated, canonical column order) as CSV text."""
-    return tidy.validate(frame).to_csv(index=False)
+    return safe_frame(tidy.validate(frame)).to_csv(index=False)
 
 
 def report_json(report: Report | PairReport) -> str:
@@ -39,7 +40,7 @@ def table_csv(report: Report, name: str) -> str:
     if len(table.columns) == 0:  # nothing analysed yet: the columns it will have, and no rows
         table = getattr(_example_report(), name).iloc[:0]
     named_index = any(level is not None for level in table.index.names)
-    return table.to_csv(index=named_index)
+    return safe_frame(table).to_csv(index=named_index)
 
 
 @functools.cache

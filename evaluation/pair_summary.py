@@ -17,6 +17,7 @@ import pandas as pd
 from evaluation import pairs, tidy
 from evaluation.equivalence import DEFAULT_ALPHA
 from evaluation.simulate import PairDesign, simulate_pair_study
+from evaluation.spreadsheet import safe_frame
 from evaluation.summary import (
     _clean,
     exclusion_counts,
@@ -163,7 +164,7 @@ def table_csv(report: PairReport, name: str) -> str:
     if len(table.columns) == 0:  # nothing analysed yet: the columns it will have, and no rows
         table = getattr(_example_report(), name).iloc[:0]
     named_index = any(level is not None for level in table.index.names)
-    return table.to_csv(index=named_index)
+    return safe_frame(table).to_csv(index=named_index)
 
 
 @functools.cache
@@ -177,7 +178,7 @@ def _example_report() -> PairReport:
 
 def pairs_csv(frame: pd.DataFrame) -> str:
     """The pair table (validated, canonical column order) as CSV text."""
-    return pairs.validate(frame).to_csv(index=False)
+    return safe_frame(pairs.validate(frame)).to_csv(index=False)
 
 
 def _fmt(value: float | None, pattern: str = "{:.3f}") -> str:

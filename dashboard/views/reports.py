@@ -36,6 +36,7 @@ from evaluation.dataset import (
 from evaluation.equivalence import DEFAULT_ALPHA
 from evaluation.pair_summary import PAIR_HAS_NO_D_PRIME, PairReport, build_pair_report
 from evaluation.plots import report_figures
+from evaluation.spreadsheet import safe_cell
 from evaluation.summary import PASSES, PASSES_WITH_DIFFERENCE, Report, build_report, records
 from surveys.exclusion import rules_in_words
 from surveys.link_opens import openings
@@ -305,21 +306,20 @@ def participants_csv(request: HttpRequest, slug: str) -> HttpResponse:
     writer.writerow(PARTICIPANT_COLUMNS)
     reasons = exclusion_reasons(study)
     for person in counted_participants(study).order_by("id"):
-        writer.writerow(
-            [
-                person.id,
-                person.prolific_pid,
-                person.prolific_study_id,
-                person.prolific_session_id,
-                _iso(person.consented_at),
-                "" if person.headphone_passed is None else person.headphone_passed,
-                _iso(person.screened_out_at),
-                _iso(person.completed_at),
-                _code_given(person),
-                bool(reasons[person.id]),
-                reasons[person.id],
-            ]
-        )
+        row = [
+            person.id,
+            person.prolific_pid,
+            person.prolific_study_id,
+            person.prolific_session_id,
+            _iso(person.consented_at),
+            "" if person.headphone_passed is None else person.headphone_passed,
+            _iso(person.screened_out_at),
+            _iso(person.completed_at),
+            _code_given(person),
+            bool(reasons[person.id]),
+            reasons[person.id],
+        ]
+        writer.writerow([safe_cell(value) for value in row])
     return _download(out.getvalue(), f"{study.slug}-participants.csv", "text/csv; charset=utf-8")
 
 

@@ -13,6 +13,8 @@ cookie, is told to go on where it started (the same browser, or the resume link)
 secret, so it never opens someone's session by itself.
 """
 
+import re
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +27,9 @@ from surveys.models import Participant, Study
 from surveys.models.stimuli import new_token
 from surveys.ratelimit import too_many_joins
 from surveys.views.visits import limit_participant_posts, page, require, resume, visit
+
+# A panel's participant, study or session id as the link may carry it (see _prolific_fields).
+PANEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def _closed(request: HttpRequest, study: Study, full: bool | None = None) -> HttpResponse:
@@ -79,11 +84,16 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _prolific_fields(request: HttpRequest) -> dict[str, str]:
-    """The Prolific parameters the link carried, trimmed (a pasted link brings stray spaces)."""
+    """The Prolific parameters the link carried, trimmed (a pasted link brings stray spaces).
+
+    Prolific's ids are 24 hexadecimal digits; letters, digits, '.', '_' and '-' (not first) are
+    kept, so other panels' ids pass too. Anything else is dropped as if the link had not carried
+    it: anyone can open a study link, and these values go into the export researchers open in a
+    spreadsheet (a value like =HYPERLINK(...) would run there)."""
     fields = {
         field: request.GET.get(param, "").strip()[:64] for param, field in PROLIFIC_PARAMS.items()
     }
-    return {field: value for field, value in fields.items() if value}
+    return {field: value for field, value in fields.items() if PANEL_ID.fullmatch(value)}
 
 
 def _already_taking(request: HttpRequest, study: Study) -> HttpResponse:

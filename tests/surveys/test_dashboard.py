@@ -192,6 +192,14 @@ def test_the_participants_export_lists_who_to_approve_on_prolific(researcher):
         )
 
 
+def test_the_participants_export_quotes_what_a_spreadsheet_would_run(researcher):
+    study = open_study()
+    study.participants.create(prolific_pid="=HYPERLINK(1)", prolific_study_id="-2+3")
+    text = researcher.get(f"/reports/{study.slug}/participants.csv").content.decode()
+    row = next(csv.DictReader(io.StringIO(text)))
+    assert (row["prolific_pid"], row["prolific_study_id"]) == ("'=HYPERLINK(1)", "'-2+3")
+
+
 def test_the_pool_names_each_excerpts_length(researcher):
     short, long = make_stimuli(2, {})
     Stimulus.objects.filter(pk=long.pk).update(params={"excerpt": {"bars": 16}})

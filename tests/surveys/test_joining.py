@@ -53,6 +53,17 @@ def test_consent_creates_the_participant_with_the_links_prolific_ids():
     assert [getattr(participant, f) for f in fields] == ["pid1", "st1", "se1"]
 
 
+def test_ids_a_spreadsheet_would_run_are_dropped_and_the_rest_kept():
+    # Anyone can open a study link; its ids go into the export researchers open in Excel.
+    study = open_study()
+    client = Client()
+    query = "PROLIFIC_PID=%3DHYPERLINK(%22https://x%22)&STUDY_ID=@SUM(1)&SESSION_ID=5f1a.b_c-9"
+    agree(client, follow(client, f"/s/{study.slug}/?{query}"))
+    participant = participant_of(client, study.slug)
+    fields = ("prolific_pid", "prolific_study_id", "prolific_session_id")
+    assert [getattr(participant, f) for f in fields] == ["", "", "5f1a.b_c-9"]
+
+
 def test_a_forged_start_field_is_refused_and_stores_nothing():
     study = open_study()
     client = Client()
