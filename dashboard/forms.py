@@ -9,7 +9,7 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import slugify
 
-from generation.corpora import bundled_names, describe_bundled
+from generation.corpora import MAX_ZIP_UNPACKED, bundled_names, describe_bundled, zip_problem
 from generation.midi_files import MidiError, read_midi
 from generation.models import Corpus, GenerationBatch, TrainingRun
 from generation.models.runs import Status
@@ -67,13 +67,22 @@ def _check_upload(upload: UploadedFile) -> str | None:
         return None
     try:
         with zipfile.ZipFile(upload) as archive:
-            names = [n for n in archive.namelist() if Path(n).suffix.lower() in MIDI_SUFFIXES]
+            entries = [
+                info
+                for info in archive.infolist()
+                if Path(info.filename).suffix.lower() in MIDI_SUFFIXES
+            ]
     except zipfile.BadZipFile:
         return f"{upload.name}: not a valid zip archive"
     finally:
         upload.seek(0)
-    if not names:
+    if not entries:
         return f"{upload.name}: the zip holds no .mid or .midi files"
+    for info in entries:
+        if problem := zip_problem(info):
+            return f"{upload.name}:{info.filename}: {problem}"
+    if sum(info.file_size for info in entries) > MAX_ZIP_UNPACKED:
+        return f"{upload.name}: unpacks to more than {MAX_ZIP_UNPACKED // 2**20} MB in all"
     return None
 
 

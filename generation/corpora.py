@@ -8,6 +8,7 @@ fresh machine can build a corpus without any download.
 import io
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,10 @@ from music21 import corpus as m21corpus
 from music21 import stream
 
 from generation.midi_files import midi_bytes
+
+# A MIDI file larger than this is not music a study can use; a zip may unpack to ten of them.
+MAX_MIDI_BYTES = 50 * 2**20
+MAX_ZIP_UNPACKED = 10 * MAX_MIDI_BYTES
 
 
 @dataclass(frozen=True)
@@ -155,15 +160,38 @@ def iter_named_files(files: Iterable[tuple[str, bytes]]) -> Iterator[SourcePiece
             yield SourcePiece(name, Path(name).stem, data)
 
 
+def zip_problem(info: zipfile.ZipInfo) -> str:
+    """Why a zip entry will not be read, before reading it: encrypted, or larger unpacked than
+    a MIDI file may be (a few kilobytes of zip can unpack to gigabytes). "" when it may be."""
+    if info.flag_bits & 0x1:
+        return "encrypted (a zip with a password cannot be read)"
+    if info.file_size > MAX_MIDI_BYTES:
+        return f"{info.file_size // 2**20} MB unpacked, more than a MIDI file may be"
+    return ""
+
+
 def iter_zip(data: bytes, label: str = "upload.zip") -> Iterator[SourcePiece]:
+    """The MIDI files in a zip; an entry that cannot be read is named with why, and the rest go
+    on. Past MAX_ZIP_UNPACKED bytes unpacked in all, the remaining entries are refused too."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         yield SourcePiece(label, label, None, f"{label}: not a valid zip archive")
         return
+    unpacked = 0
     with archive:
         for info in archive.infolist():
             if info.is_dir() or not info.filename.lower().endswith((".mid", ".midi")):
                 continue
-            name = f"{label}:{info.filename}"
-            yield SourcePiece(name, Path(info.filename).stem, archive.read(info))
+            name, title = f"{label}:{info.filename}", Path(info.filename).stem
+            unpacked += info.file_size
+            problem = zip_problem(info)
+            if not problem and unpacked > MAX_ZIP_UNPACKED:
+                problem = f"the zip unpacks to more than {MAX_ZIP_UNPACKED // 2**20} MB in all"
+            if problem:
+                yield SourcePiece(name, title, None, f"{name}: {problem}")
+                continue
+            try:
+                yield SourcePiece(name, title, archive.read(info))
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
+                yield SourcePiece(name, title, None, f"{name}: damaged in the zip ({error})")

@@ -4,6 +4,7 @@ import zipfile
 import pytest
 from django.core.management import CommandError, call_command
 
+from generation import corpora
 from generation.corpora import SourcePiece, iter_bundled, iter_zip
 from generation.importing import import_pieces, upload_corpus
 from generation.midi_files import midi_bytes, read_midi
@@ -65,6 +66,36 @@ def test_zip_upload_through_the_command(tmp_path, capsys):
 def test_a_corrupt_zip_is_reported():
     [piece] = iter_zip(b"not a zip", "x.zip")
     assert piece.data is None and "not a valid zip" in piece.error
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_zips_unreadable_entries_are_named_and_the_rest_imported(monkeypatch):
+    # A few kilobytes of zip can unpack to gigabytes; entries are measured before reading.
+    monkeypatch.setattr(corpora, "MAX_MIDI_BYTES", 5000)
+    good = source("good", 60).data
+    pieces = {
+        piece.title: piece
+        for piece in iter_zip(_zip({"good.mid": good, "huge.mid": bytes(6000)}), "set.zip")
+    }
+    assert pieces["good"].data == good
+    assert "more than a MIDI file may be" in pieces["huge"].error and pieces["huge"].data is None
+    locked = zipfile.ZipInfo("locked.mid")
+    locked.flag_bits |= 0x1
+    assert "encrypted" in corpora.zip_problem(locked)
+
+
+def test_a_damaged_zip_entry_is_named_not_raised():
+    data = bytearray(_zip({"one.mid": source("one", 60).data}))
+    data[40] ^= 0xFF  # inside the compressed data: its CRC no longer matches
+    [piece] = iter_zip(bytes(data), "set.zip")
+    assert piece.data is None and "damaged in the zip" in piece.error
 
 
 def test_the_same_music_twice_in_one_import_is_stored_once():
