@@ -164,11 +164,12 @@ def _float(label: str, name: str, minimum: float = 0.0, maximum: float | None = 
     )
 
 
-SEED_DEFAULT = [("", "the seed model's choice")]
+NETWORK_DEFAULT = [("", "the network's default")]
 
 
 class TrainingRunForm(forms.Form):
-    """Every TrainConfig setting a researcher may change; empty optional ones take the seed's."""
+    """Every TrainConfig setting a researcher may change; empty optional ones take the
+    network's defaults (networks.py: the settings that learn; the seed's stay choices)."""
 
     corpus = forms.ModelChoiceField(
         queryset=Corpus.objects.exclude(source=Corpus.Source.GENERATED),
@@ -193,24 +194,29 @@ class TrainingRunForm(forms.Form):
         label="Learning rate", min_value=1e-7, max_value=1.0, initial=_default("learning_rate")
     )
     optimizer = forms.ChoiceField(
-        choices=SEED_DEFAULT + [(o, o) for o in sorted(OPTIMIZERS)], required=False
+        choices=NETWORK_DEFAULT + [(o, o) for o in sorted(OPTIMIZERS)], required=False
     )
     loss = forms.ChoiceField(
-        choices=SEED_DEFAULT
-        + [("ce", "cross-entropy (one class per step)"), ("bce", "BCE"), ("focal", "focal")],
+        choices=NETWORK_DEFAULT
+        + [
+            ("bce", "BCE (the default of both roll models)"),
+            ("ce", "cross-entropy, one class a step (the seed's roll_lstm: only its lowest key)"),
+            ("focal", "focal (the seed's seq2seq; its NLL is not comparable with the baseline)"),
+        ],
         required=False,
     )
     head = forms.ChoiceField(
         label="Output head (roll models)",
-        choices=[
-            ("independent", "independent keys (the seed's)"),
-            ("nade", "NADE: each key given the keys below it (BCE)"),
+        choices=NETWORK_DEFAULT
+        + [
+            ("independent", "independent keys (the seed's; seq2seq's default)"),
+            ("nade", "NADE: each key given the keys below it (BCE; roll_lstm's default)"),
         ],
-        initial="independent",
+        required=False,
     )
     positions = forms.ChoiceField(
         label="Loss taken at",
-        choices=SEED_DEFAULT
+        choices=NETWORK_DEFAULT
         + [("last", "the last step of each window (the seed's)"), ("all", "every step")],
         required=False,
     )

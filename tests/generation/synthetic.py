@@ -20,6 +20,7 @@ SMALL = dict(
     model="roll_lstm",
     input_dim=KEYS,
     loss="bce",
+    head="independent",
     hidden_size=32,
     dense_size=32,
     window=16,

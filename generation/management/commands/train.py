@@ -64,9 +64,9 @@ def add_config_arguments(parser) -> None:
         flag = "--" + name.replace("_", "-")
         default = "the network's" if defaults[name] is None else defaults[name]
         parser.add_argument(flag, type=kind, dest=name, help=f"default {default}")
-    parser.add_argument("--loss", choices=["ce", "bce", "focal"], help="default: the seed's")
+    parser.add_argument("--loss", choices=["ce", "bce", "focal"], help="default: the network's")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default: the seed's")
-    parser.add_argument("--head", choices=HEADS, help="output head (default independent)")
+    parser.add_argument("--head", choices=HEADS, help="output head (default: the network's)")
     parser.add_argument("--positions", choices=POSITIONS, help="loss at the last or every step")
     parser.add_argument("--bias-init", choices=BIAS_INITS, help="default marginal")
 
