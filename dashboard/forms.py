@@ -7,9 +7,9 @@ from pathlib import Path
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
-from django.utils.text import slugify
 
 from generation.corpora import MAX_ZIP_UNPACKED, bundled_names, describe_bundled, zip_problem
+from generation.importing import upload_corpus_problem
 from generation.midi_files import MidiError, read_midi
 from generation.models import Corpus, GenerationBatch, TrainingRun
 from generation.models.runs import Status
@@ -107,8 +107,8 @@ class UploadImportForm(forms.Form):
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
-        if not slugify(title):
-            raise forms.ValidationError("The name needs at least one letter or digit.")
+        if problem := upload_corpus_problem(title):
+            raise forms.ValidationError(problem[0].upper() + problem[1:] + ".")
         return title
 
     def clean_files(self) -> list[UploadedFile]:

@@ -17,6 +17,8 @@ from generation.midi_files import MidiError, read_midi
 from generation.models import Corpus, Piece
 from generation.splits import SPLITS
 
+SLUG_LENGTH = Corpus._meta.get_field("slug").max_length
+
 
 def bundled_corpus(name: str) -> Corpus:
     corpus, _ = Corpus.objects.get_or_create(
@@ -25,12 +27,30 @@ def bundled_corpus(name: str) -> Corpus:
     return corpus
 
 
-def upload_corpus(title: str) -> Corpus:
+def upload_corpus_problem(title: str) -> str:
+    """Why no uploaded corpus can take this name; "" when one can. Another kind of corpus of
+    the same name is refused: uploaded pieces put into a model's generated corpus were labelled
+    as that model's, and into a bundled one, mixed with it."""
     slug = slugify(title)
     if not slug:
-        raise ValueError(f"corpus name {title!r} has no letters or digits to name it by")
+        return f"corpus name {title!r} has no letters or digits to name it by"
+    if len(slug) > SLUG_LENGTH:
+        return f"corpus name {title!r} is too long: at most {SLUG_LENGTH} characters"
+    other = Corpus.objects.filter(slug=slug).exclude(source=Corpus.Source.UPLOAD).first()
+    if other is not None:
+        return (
+            f"the corpus {slug} is not an upload ({other.get_source_display()}), so uploads "
+            "cannot join it: choose another name"
+        )
+    return ""
+
+
+def upload_corpus(title: str) -> Corpus:
+    """The uploaded corpus of that name, made if new."""
+    if problem := upload_corpus_problem(title):
+        raise ValueError(problem)
     corpus, _ = Corpus.objects.get_or_create(
-        slug=slug, defaults={"title": title, "source": Corpus.Source.UPLOAD}
+        slug=slugify(title), defaults={"title": title, "source": Corpus.Source.UPLOAD}
     )
     return corpus
 

@@ -31,7 +31,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 @needs(RUN_EXPERIMENTS)
 def batch_new(request: HttpRequest) -> HttpResponse:
     initial = {}
-    if run_id := request.GET.get("run"):
+    if (run_id := request.GET.get("run", "")).isdigit():  # a link from a run's page
         initial["run"] = TrainingRun.objects.filter(pk=run_id).first()
     form = GenerationBatchForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -51,16 +51,22 @@ def import_bundled(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard:task", task_id=result.id)
 
 
+# How much of an uploaded file's name its stored copy keeps.
+STORED_STEM = 100
+STORED_SUFFIX = 10
+
+
 def _store_uploads(files) -> list[str]:
     """Uploads go to the storage every worker reads, under a folder of their own; the task gets
-    their storage names."""
+    their storage names, each cut to a length every file system takes (a 250-character name
+    was refused by the disk, a 500)."""
     folder = f"uploads/{secrets.token_hex(8)}"
-    return [
-        default_storage.save(
-            f"{folder}/{index:04d}-{get_valid_filename(Path(upload.name).name)}", upload
-        )
-        for index, upload in enumerate(files)
-    ]
+    names = []
+    for index, upload in enumerate(files):
+        name = Path(get_valid_filename(Path(upload.name).name))
+        short = f"{name.stem[:STORED_STEM]}{name.suffix[:STORED_SUFFIX]}"
+        names.append(default_storage.save(f"{folder}/{index:04d}-{short}", upload))
+    return names
 
 
 @needs(RUN_EXPERIMENTS)
