@@ -1,4 +1,6 @@
-"""How much of a generated piece is copied from the training split (no Django here).
+"""How much of a generated piece is copied from the pieces it is held against (no Django here):
+every split of a trained model's corpus (a primer comes from its test split), or the whole
+corpus an external generator names. They are called the training pieces below.
 
 Two numbers per piece: the longest stretch of consecutive steps that appears verbatim in some
 training piece (reported in beats), and the share of the piece's n-grams that occur anywhere in

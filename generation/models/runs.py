@@ -373,7 +373,7 @@ class GenerationBatch(Job):
         return not self.imported and self.run.not_learned
 
     def study_pieces(self):
-        """Pieces fit for a study: sounding, and not copies of the training split."""
+        """Pieces fit for a study: sounding, and not copies of their corpus."""
         return Piece.objects.filter(
             generations__batch=self,
             generations__longest_verbatim_beats__lt=MEMORISED_BEATS,

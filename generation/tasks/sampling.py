@@ -24,6 +24,7 @@ from generation.midi_files import count_pitched_notes, midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
 from generation.models.runs import Status, TakenOver
 from generation.sampling import SamplingConfig, default_mode, sample, seed_windows
+from generation.splits import SPLITS
 from generation.tasks.queueing import send_to_queue
 from generation.tasks.training import as_indices, encode_split
 from generation.training import LoadedModel, load_checkpoint, resolve_device
@@ -86,6 +87,19 @@ def primer_pieces(run: TrainingRun, window: int, n: int, rng: np.random.Generato
         raise ValueError(f"no held-out (test) piece has the {window} steps a primer needs")
     order = rng.permutation(len(usable))
     return [usable[order[i % len(usable)]] for i in range(n)]
+
+
+def corpus_index(corpus: Corpus, encoding: dict) -> tuple[TrainingIndex, Callable]:
+    """The memorisation index of every split of a run's corpus, in the run's encoding, with the
+    transposer its screen needs. Every split, not the training split alone: primers come from
+    the test split, where the human excerpts come from too, and a sample that copies a held-out
+    chorale is as much Bach as one that copies a training one (a review found a sample that
+    repeated its primer passing a training-split screen in 21 of 23 pieces)."""
+    sequences = [seq for split in SPLITS for seq in encode_split(corpus, split, encoding)[1]]
+    if encoding["representation"] != "tokens":
+        return TrainingIndex(sequences), roll_transposer()
+    vocabulary = Vocabulary(encoding["vocabulary"])
+    return TrainingIndex(as_indices(sequences, vocabulary)), token_transposer(vocabulary)
 
 
 def to_midi(sequence: np.ndarray, encoding: dict):
@@ -163,13 +177,7 @@ def _generate(batch: GenerationBatch, on_step) -> None:
         "encoding": {k: v for k, v in encoding.items() if k != "vocabulary"},
     }
     batch.save_if_owned(device=str(device), settings=settings_used, message="scoring memorisation")
-    _, train_seqs = encode_split(run.corpus, "train", encoding)
-    if tokens:
-        vocabulary = Vocabulary(encoding["vocabulary"])
-        train_seqs, transpose = as_indices(train_seqs, vocabulary), token_transposer(vocabulary)
-    else:
-        transpose = roll_transposer()
-    index = TrainingIndex(train_seqs)
+    index, transpose = corpus_index(run.corpus, encoding)
     ngram_steps = max(1, round(batch.beats_per_bar * per_beat))
     scores = [
         index.score_in_every_key(s, per_beat, min(ngram_steps, len(s)), transpose) for s in samples

@@ -98,7 +98,7 @@ def pieces_to_render(
     n: int | None = None,
     include_copies: bool = False,
 ) -> QuerySet[Piece]:
-    """A generation batch's pieces (copies of the training split left out unless asked for), or
+    """A generation batch's pieces (copies of their corpus left out unless asked for), or
     a corpus's (optionally one split), first n by id."""
     if batch_id is not None:
         batch = GenerationBatch.objects.filter(pk=batch_id).first()

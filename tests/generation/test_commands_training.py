@@ -5,15 +5,18 @@ import pytest
 import torch
 from django.core.management import CommandError, call_command
 
+from generation.encoding.tokens import Vocabulary
+from generation.memorisation import is_memorised
 from generation.midi_files import midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
 from generation.models.runs import STOPPED, Status
-from generation.tasks.sampling import generate_batch
-from generation.tasks.training import train_run
+from generation.tasks.sampling import corpus_index, generate_batch
+from generation.tasks.training import as_indices, encode_split, train_run
 from tests.conftest import make_midi
 
 pytestmark = pytest.mark.django_db
 
+TOKENS = {"representation": "tokens", "step_beats": 0.5}
 TINY = ["--epochs", "2", "--hidden-size", "8", "--dense-size", "8", "--window", "8"]
 TINY += ["--batch-size", "16", "--max-windows", "64"]
 
@@ -159,3 +162,21 @@ def test_benchmark_jsb_prints_nll_per_step_and_frame_accuracy(capsys, model, hea
     assert ("block by block" if model == "seq2seq" else f"protocol {protocol}") in out
     assert "test NLL per time step:" in out and "RNN 8.71, LSTM 8.67" in out
     assert "test frame accuracy:" in out
+
+
+@pytest.mark.parametrize("representation", ["roll", "tokens"])
+def test_the_memorisation_screen_holds_samples_against_every_split(corpus, representation):
+    # A primer comes from the test split, where the human excerpts come from too: a sample that
+    # repeats it was passed by a screen of the training split alone.
+    encoding = {"representation": "roll", "steps_per_beat": 4}
+    if representation == "tokens":
+        vocabulary = sorted({t for s in encode_split(corpus, "train", TOKENS)[1] for t in s})
+        encoding = TOKENS | {"vocabulary": vocabulary}
+    index, transpose = corpus_index(corpus, encoding)
+    _, held_out = encode_split(corpus, "test", encoding)
+    copy = held_out[0]
+    if representation == "tokens":
+        copy = as_indices([copy], Vocabulary(encoding["vocabulary"]))[0]
+    per_beat = 4 if representation == "roll" else 1 / TOKENS["step_beats"]
+    score = index.score_in_every_key(copy, per_beat, 4, transpose)
+    assert is_memorised(score.longest_beats, score.ngram_share)

@@ -279,7 +279,7 @@ class Command(BaseCommand):
         flagged = sum(is_memorised(s.longest_verbatim_beats, s.ngram_share) for s in samples)
         self.say(
             f"batch {batch.pk}: {len(samples)} samples, {silent} silent, {flagged} copying the "
-            f"training split ({MEMORISED_BEATS:g}+ beats verbatim or "
+            f"corpus ({MEMORISED_BEATS:g}+ beats verbatim or "
             f"{MEMORISED_NGRAM_SHARE:.0%}+ of n-grams; kept out of the study)"
         )
         return batch

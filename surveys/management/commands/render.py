@@ -33,7 +33,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--include-copies",
             action="store_true",
-            help="also render generated pieces flagged as copies of the training split",
+            help="also render generated pieces flagged as copies of their corpus",
         )
         parser.add_argument("--bars", type=int, help="excerpt length in bars (default 8)")
         parser.add_argument("--seconds", type=float, help="excerpt length in seconds instead")
