@@ -13,7 +13,10 @@ running maximum does not bind, and to less where an earlier test's stricter leve
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+
 import numpy as np
+import pandas as pd
 
 
 def _stepped(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -60,3 +63,26 @@ def holm_levels(p_values: np.ndarray | list[float], alpha: float) -> np.ndarray:
         share = np.where(running > 0, p[order] / running, 1.0 / multipliers)
     levels[order] = alpha * share
     return levels
+
+
+def holm_decisions(
+    table: pd.DataFrame,
+    prefix: str,
+    p_column: str,
+    sides: int,
+    alpha: float,
+    interval: Callable[[Hashable, float], tuple[float, float]],
+) -> None:
+    """Holm-adjust ``table[p_column]`` (into ``{p_column}_holm``) and put beside it the interval
+    each decision used, at its level in ``{prefix}_ci_level``: (1 - a) for a two-sided test
+    (``sides`` 1) and (1 - 2 a) for a TOST (2), a being that row's Holm level.
+    ``interval(label, level)`` is a row's interval at a level."""
+    levels = holm_levels(table[p_column].to_numpy(), alpha)
+    table[f"{p_column}_holm"] = holm(table[p_column].to_numpy())
+    table[f"{prefix}_ci_level"] = 1 - sides * levels
+    bounds = [
+        interval(label, 1 - sides * level) if np.isfinite(level) else (np.nan, np.nan)
+        for label, level in zip(table.index, levels, strict=True)
+    ]
+    table[f"{prefix}_ci_low"] = [low for low, _ in bounds]
+    table[f"{prefix}_ci_high"] = [high for _, high in bounds]

@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from evaluation.equivalence import DEFAULT_ALPHA
-from evaluation.multiple import holm, holm_levels
+from evaluation.multiple import holm_decisions
 from evaluation.rates import CHANCE, Estimate, group_rates, rate_estimate
 from evaluation.score_intervals import ScoreContrast
 from evaluation.tidy import TidyTableError, as_bool, as_text
@@ -231,18 +231,13 @@ def _score(row) -> ScoreContrast:
 def _decision_intervals(
     table: pd.DataFrame, prefix: str, p_column: str, sides: int, alpha: float
 ) -> None:
-    """Holm-adjust ``p_column`` over the models and put beside it the interval its decision
-    used, at the level in ``{prefix}_ci_level``: (1 - a) for the test of 50% (``sides`` 1) and
-    (1 - 2 a) for the TOST (2), a being that model's Holm level."""
-    levels = holm_levels(table[p_column].to_numpy(), alpha)
-    table[f"{p_column}_holm"] = holm(table[p_column].to_numpy())
-    table[f"{prefix}_ci_level"] = 1 - sides * levels
-    decided = [
-        _score(row).interval(1 - sides * level) if 0 < sides * level < 1 else (np.nan, np.nan)
-        for row, level in zip(table.itertuples(), levels, strict=True)
-    ]
-    table[f"{prefix}_ci_low"] = [low for low, _ in decided]
-    table[f"{prefix}_ci_high"] = [high for _, high in decided]
+    """Holm-adjust ``p_column`` over the models and put beside it the pc interval its decision
+    used (multiple.holm_decisions): the test of 50% and the TOST."""
+
+    def interval(label, level: float) -> tuple[float, float]:
+        return _score(table.loc[label]).interval(level)
+
+    holm_decisions(table, prefix, p_column, sides, alpha, interval)
 
 
 def model_table(

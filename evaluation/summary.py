@@ -32,7 +32,7 @@ import pandas as pd
 from evaluation import tidy
 from evaluation.detection import ALL_MACHINES, participant_sdt, sdt_table
 from evaluation.equivalence import DEFAULT_ALPHA, DEFAULT_D_PRIME_MARGIN, DEFAULT_MARGIN
-from evaluation.multiple import holm, holm_levels
+from evaluation.multiple import holm, holm_decisions
 from evaluation.rates import Estimate, overall_accuracy, rate_table, table_difference, wilson
 from evaluation.ratings import UNITS, RatingComparison, compare_ratings
 
@@ -176,21 +176,13 @@ def _verdict(row: pd.Series, alpha: float) -> str:
 def decision_intervals(
     table: pd.DataFrame, prefix: str, p_column: str, sides: int, alpha: float
 ) -> None:
-    """Holm-adjust ``p_column`` and put beside it the interval its decision used.
+    """Holm-adjust ``p_column`` and put beside it the difference-from-human interval its
+    decision used (multiple.holm_decisions)."""
 
-    ``sides`` is 1 for a two-sided test (the (1 - a) interval) and 2 for a TOST ((1 - 2a)).
-    """
-    levels = holm_levels(table[p_column].to_numpy(), alpha)
-    table[f"{p_column}_holm"] = holm(table[p_column].to_numpy())
-    table[f"{prefix}_ci_level"] = 1 - sides * levels
-    bounds = [
-        table_difference(table, label, tidy.HUMAN).interval(1 - sides * level)
-        if np.isfinite(level)
-        else (np.nan, np.nan)
-        for label, level in zip(table.index, levels, strict=True)
-    ]
-    table[f"{prefix}_ci_low"] = [low for low, _ in bounds]
-    table[f"{prefix}_ci_high"] = [high for _, high in bounds]
+    def interval(label, level: float) -> tuple[float, float]:
+        return table_difference(table, label, tidy.HUMAN).interval(level)
+
+    holm_decisions(table, prefix, p_column, sides, alpha, interval)
 
 
 def source_table(
