@@ -16,7 +16,7 @@ import pandas as pd
 from evaluation import tidy
 from evaluation.pair_summary import PairReport
 from evaluation.simulate import StudyDesign, simulate_study
-from evaluation.spreadsheet import safe_frame
+from evaluation.spreadsheet import safe_frame, table_csv_text
 from evaluation.summary import Report, build_report, headline
 
 TABLES = ("sources", "batches", "detection", "training", "items", "funnel", "exclusions")
@@ -36,11 +36,7 @@ def table_csv(report: Report, name: str) -> str:
     """One table of the report as CSV text; ``name`` is one of TABLES."""
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; choose one of {', '.join(TABLES)}")
-    table = getattr(report, name)
-    if len(table.columns) == 0:  # nothing analysed yet: the columns it will have, and no rows
-        table = getattr(_example_report(), name).iloc[:0]
-    named_index = any(level is not None for level in table.index.names)
-    return safe_frame(table).to_csv(index=named_index)
+    return table_csv_text(getattr(report, name), lambda: getattr(_example_report(), name))
 
 
 @functools.cache

@@ -17,7 +17,7 @@ import pandas as pd
 from evaluation import pairs, tidy
 from evaluation.equivalence import DEFAULT_ALPHA
 from evaluation.simulate import PairDesign, simulate_pair_study
-from evaluation.spreadsheet import safe_frame
+from evaluation.spreadsheet import safe_frame, table_csv_text
 from evaluation.summary import (
     _clean,
     exclusion_counts,
@@ -160,11 +160,7 @@ def table_csv(report: PairReport, name: str) -> str:
     """One table of the pair report as CSV text; ``name`` is one of TABLES."""
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; choose one of {', '.join(TABLES)}")
-    table = getattr(report, name)
-    if len(table.columns) == 0:  # nothing analysed yet: the columns it will have, and no rows
-        table = getattr(_example_report(), name).iloc[:0]
-    named_index = any(level is not None for level in table.index.names)
-    return safe_frame(table).to_csv(index=named_index)
+    return table_csv_text(getattr(report, name), lambda: getattr(_example_report(), name))
 
 
 @functools.cache

@@ -7,6 +7,8 @@ researchers. OWASP's advice for CSV injection is followed: such a text cell gets
 which the spreadsheet shows as text. Numbers are left alone (a negative number is not text).
 """
 
+from collections.abc import Callable
+
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -32,3 +34,13 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _text(dtype) -> bool:
     return pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+
+
+def table_csv_text(table: pd.DataFrame, shape: Callable[[], pd.DataFrame]) -> str:
+    """A report table as safe CSV text, its index included when named. A table with no columns
+    (nothing analysed yet) takes them from ``shape()`` and downloads as its header row: an empty
+    file broke read_csv."""
+    if len(table.columns) == 0:
+        table = shape().iloc[:0]
+    named_index = any(level is not None for level in table.index.names)
+    return safe_frame(table).to_csv(index=named_index)
