@@ -18,7 +18,7 @@ from generation.encoding.pianoroll import (
     midi_to_roll,
     roll_to_midi,
 )
-from generation.encoding.timegrid import seconds_to_beats
+from generation.encoding.timegrid import seconds_to_quarters
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,6 @@ def canonicalise(pm: pretty_midi.PrettyMIDI, form: CanonicalForm) -> CanonicalPi
     A file without time signatures, as a model writes, gets pretty_midi's 4/4 bar lines.
     """
     roll = midi_to_roll(pm, form.steps_per_beat)
-    downbeats = seconds_to_beats(pm, pm.get_downbeats()) * form.steps_per_beat
+    downbeats = seconds_to_quarters(pm, pm.get_downbeats()) * form.steps_per_beat
     bar_steps = np.unique(np.rint(downbeats).astype(int))
     return CanonicalPiece(roll=roll, bar_steps=bar_steps[bar_steps < max(len(roll), 1)], form=form)

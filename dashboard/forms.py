@@ -320,7 +320,13 @@ class GenerationBatchForm(forms.Form):
     )
     n_pieces = forms.IntegerField(label="Pieces", min_value=1, max_value=512, initial=16)
     bars = forms.IntegerField(label="Length (bars)", min_value=1, max_value=256, initial=16)
-    beats_per_bar = forms.IntegerField(label="Beats per bar", min_value=1, max_value=12, initial=4)
+    beats_per_bar = forms.IntegerField(
+        label="Beats per bar",
+        min_value=1,
+        max_value=12,
+        initial=4,
+        help_text="in quarter notes: 4 for 4/4, 3 for 3/4 or 6/8",
+    )
     seed_strategy = forms.ChoiceField(
         label="Seed strategy",
         choices=[

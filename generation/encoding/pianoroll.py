@@ -1,14 +1,15 @@
 """The 88-key onset/sustain piano roll of the seed's second and third models (after ToneNet).
 
 Each time step holds, for every piano key (MIDI 21..108), a pair: (1,0) the note starts, (0,1) it is
-held, (0,0) it is off. The grid is counted in beats (default four steps a beat: 16th notes), so
-tempo is normalised away; velocity is too. Notes outside the piano's range are dropped.
+held, (0,0) it is off. The grid is counted in beats, a beat being a quarter note whatever the
+time signature (default four steps a beat: 16th notes), so tempo is normalised away; velocity is
+too. Notes outside the piano's range are dropped.
 """
 
 import numpy as np
 import pretty_midi
 
-from generation.encoding.timegrid import seconds_to_beats
+from generation.encoding.timegrid import seconds_to_quarters
 
 KEYS = 88
 LOWEST_PITCH = 21
@@ -33,8 +34,8 @@ def midi_to_roll(
     ]
     if not notes:
         return np.zeros((0, KEYS, CHANNELS), dtype=np.uint8)
-    starts = seconds_to_beats(pm, np.array([n.start for n in notes]))
-    ends = seconds_to_beats(pm, np.array([n.end for n in notes]))
+    starts = seconds_to_quarters(pm, np.array([n.start for n in notes]))
+    ends = seconds_to_quarters(pm, np.array([n.end for n in notes]))
     on = np.rint(starts * steps_per_beat).astype(int)
     off = np.maximum(np.rint(ends * steps_per_beat).astype(int), on + 1)
     roll = np.zeros((int(off.max()), KEYS, CHANNELS), dtype=np.uint8)

@@ -1,22 +1,25 @@
-"""Seconds <-> beats for MIDI whose tempo may change, so grids follow the music, not the clock."""
+"""Seconds -> quarter notes, through tempo changes, so grids follow the music, not the clock.
+
+The grids count quarter notes whatever the time signature. pretty_midi's beats follow the
+signature's denominator (an eighth in 3/8, a dotted quarter in 6/8 and 12/8, a half in 3/2), so a
+grid of beats would stretch or squeeze those pieces, and a sixteenth note would not land on a step.
+A MIDI tempo is quarter notes per minute, so the tempo map alone places every quarter.
+"""
 
 import numpy as np
 import pretty_midi
 
-
-def beat_times(pm: pretty_midi.PrettyMIDI) -> np.ndarray:
-    """Times (s) of every beat, extended far past the end so late notes still map to beats."""
-    beats = pm.get_beats()
-    if len(beats) < 2:
-        tempo = pm.get_tempo_changes()[1]
-        period = 60.0 / (tempo[0] if len(tempo) else 120.0)
-        beats = np.array([0.0, period])
-    period = beats[-1] - beats[-2]
-    end = max(pm.get_end_time(), beats[-1]) + 2 * period
-    tail = np.arange(beats[-1] + period, end + period, period)
-    return np.concatenate([beats, tail])
+DEFAULT_TEMPO = 120.0
 
 
-def seconds_to_beats(pm: pretty_midi.PrettyMIDI, times: np.ndarray) -> np.ndarray:
-    beats = beat_times(pm)
-    return np.interp(times, beats, np.arange(len(beats), dtype=float))
+def seconds_to_quarters(pm: pretty_midi.PrettyMIDI, times) -> np.ndarray:
+    """Quarter notes from the start of the piece at each time (s), through every tempo change;
+    times past the last change run on at its tempo."""
+    change_times, tempi = pm.get_tempo_changes()
+    if not len(change_times):
+        change_times, tempi = np.zeros(1), np.array([DEFAULT_TEMPO])
+    per_second = np.asarray(tempi, dtype=float) / 60.0
+    at_change = np.concatenate([[0.0], np.cumsum(np.diff(change_times) * per_second[:-1])])
+    t = np.asarray(times, dtype=float)
+    segment = np.clip(np.searchsorted(change_times, t, side="right") - 1, 0, None)
+    return at_change[segment] + (t - change_times[segment]) * per_second[segment]

@@ -2,9 +2,10 @@
 
 One token per onset: a single note is its pitch name with octave as music21 spells it ("E-5"), a
 chord is its normal order, dot-joined pitch classes ("4.7.11"). Like the seed, the encoding keeps
-no rhythm and no chord octaves: decoding places one event every `step_beats` and voices chords
-from middle C. Decode-then-encode is therefore the identity on token sequences, which is the
-round trip this representation can promise.
+no rhythm and no chord octaves: decoding places one event every `step_beats` (a beat is a quarter
+note) and voices chords from middle C, a chord of one pitch class as an octave. Decode-then-encode
+is therefore the identity on token sequences, which is the round trip this representation can
+promise.
 """
 
 import json
@@ -14,7 +15,7 @@ from functools import lru_cache
 import pretty_midi
 from music21 import chord, pitch
 
-from generation.encoding.timegrid import seconds_to_beats
+from generation.encoding.timegrid import seconds_to_quarters
 
 CHORD_SEPARATOR = "."
 DEFAULT_STEP_BEATS = 0.5
@@ -38,10 +39,10 @@ def midi_to_tokens(pm: pretty_midi.PrettyMIDI) -> list[str]:
     notes = [n for inst in pm.instruments if not inst.is_drum for n in inst.notes]
     if not notes:
         return []
-    beats = seconds_to_beats(pm, [n.start for n in notes])
+    quarters = seconds_to_quarters(pm, [n.start for n in notes])
     onsets: dict[int, set[int]] = {}
-    for note, beat in zip(notes, beats, strict=True):
-        onsets.setdefault(round(beat / ONSET_RESOLUTION_BEATS), set()).add(note.pitch)
+    for note, quarter in zip(notes, quarters, strict=True):
+        onsets.setdefault(round(quarter / ONSET_RESOLUTION_BEATS), set()).add(note.pitch)
     tokens = []
     for key in sorted(onsets):
         pitches = tuple(sorted(onsets[key]))
@@ -50,13 +51,17 @@ def midi_to_tokens(pm: pretty_midi.PrettyMIDI) -> list[str]:
 
 
 def token_pitches(token: str) -> list[int]:
-    """MIDI numbers a token sounds: a named pitch, or a chord's pitch classes above middle C."""
+    """MIDI numbers a token sounds: a named pitch, or a chord's pitch classes above middle C.
+
+    A chord of one pitch class (notes an octave or more apart) sounds as an octave, so that it
+    reads back as the same token rather than as a single note."""
     if CHORD_SEPARATOR in token or token.isdigit():
         try:
             classes = [int(pc) for pc in token.split(CHORD_SEPARATOR)]
         except ValueError:
             raise ValueError(f"malformed chord token {token!r}") from None
-        return [CHORD_BASE_PITCH + pc % 12 for pc in classes]
+        pitches = [CHORD_BASE_PITCH + pc % 12 for pc in classes]
+        return pitches + [pitches[0] + 12] if len(pitches) == 1 else pitches
     try:
         return [int(pitch.Pitch(token).midi)]
     except Exception:

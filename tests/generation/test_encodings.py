@@ -1,4 +1,5 @@
 import numpy as np
+import pretty_midi
 import pytest
 
 from generation.encoding import pianoroll, tokens
@@ -78,6 +79,23 @@ def test_tokens_follow_the_seed_format(chorale_like):
 def test_token_decode_then_encode_is_identity(chorale_like):
     seq = tokens.midi_to_tokens(chorale_like)
     assert tokens.midi_to_tokens(tokens.tokens_to_midi(seq)) == seq
+
+
+def test_a_chord_of_one_pitch_class_survives_decode_then_encode():
+    octaves = tokens.midi_to_tokens(make_midi([(48, 0, 1), (60, 0, 1), (62, 1, 2)]))
+    assert octaves == ["0", "D4"]
+    assert tokens.midi_to_tokens(tokens.tokens_to_midi(octaves)) == octaves
+    assert tokens.transpose_token("0", 2) == "2"
+
+
+@pytest.mark.parametrize("signature", [(4, 4), (3, 8), (6, 8), (12, 8), (3, 2)])
+def test_the_grid_counts_quarter_notes_whatever_the_time_signature(signature):
+    """Eighth notes at 120 quarters a minute, every 0.25 s, are two 16th steps apart in every
+    metre; a grid of the signature's beats put them 1.33 steps apart in 6/8 and 4 in 3/8."""
+    eighths = make_midi([(60 + i % 2, i / 2, i / 2 + 0.5) for i in range(12)], tempo=120)
+    eighths.time_signature_changes.append(pretty_midi.TimeSignature(*signature, 0.0))
+    onsets = np.flatnonzero(pianoroll.midi_to_roll(eighths, 4)[:, :, pianoroll.ONSET].any(axis=1))
+    assert onsets.tolist() == list(range(0, 24, 2))
 
 
 def test_single_note_tokens_keep_pitch_and_order():
