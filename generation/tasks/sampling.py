@@ -23,7 +23,13 @@ from generation.memorisation import TrainingIndex, roll_transposer, token_transp
 from generation.midi_files import count_pitched_notes, midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
 from generation.models.runs import Status, TakenOver
-from generation.sampling import SamplingConfig, default_mode, sample, seed_windows
+from generation.sampling import (
+    SEED_STRATEGIES,
+    SamplingConfig,
+    default_mode,
+    sample,
+    seed_windows,
+)
 from generation.splits import SPLITS
 from generation.tasks.queueing import send_to_queue
 from generation.tasks.training import as_indices, encode_split
@@ -53,8 +59,18 @@ def create_generation_batch(
         raise ValueError("the number of pieces, bars and beats per bar must be at least 1")
     mode = sampling_mode or default_mode(is_categorical(run), run.config.get("loss"))
     SamplingConfig(mode, temperature, threshold).check(is_categorical(run))
-    if seed_strategy not in ("zeros", "random", "primer"):
-        raise ValueError("seed strategy must be zeros, random or primer")
+    if seed_strategy not in SEED_STRATEGIES:
+        raise ValueError(f"seed strategy must be one of {', '.join(SEED_STRATEGIES)}")
+    if seed_strategy == "zeros" and run.model_kind == "token_lstm":
+        raise ValueError(
+            "the token model has no silence to start from (a zeros seed would repeat its first "
+            "token): seed it with primer or random"
+        )
+    if seed_strategy == "zeros" and mode == "threshold" and n_pieces > 1:
+        raise ValueError(
+            "threshold sampling from silence writes the same piece every time: ask for one "
+            "piece, sample by drawing (temperature or bernoulli), or seed with primer or random"
+        )
     return GenerationBatch.objects.create(
         run=run,
         n_pieces=n_pieces,

@@ -10,7 +10,7 @@ from generation.memorisation import is_memorised
 from generation.midi_files import midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
 from generation.models.runs import STOPPED, Status
-from generation.tasks.sampling import corpus_index, generate_batch
+from generation.tasks.sampling import corpus_index, create_generation_batch, generate_batch
 from generation.tasks.training import as_indices, encode_split, train_run
 from tests.conftest import make_midi
 
@@ -137,6 +137,24 @@ def test_bad_requests_change_nothing(corpus):
     with pytest.raises(CommandError, match="no training run 999"):
         call_command("generate", "--run", "999")
     assert not GenerationBatch.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "chosen", "refusal"),
+    [
+        ("token_lstm", {}, "no silence to start from"),
+        ("roll_lstm", {"sampling_mode": "threshold", "n_pieces": 2}, "the same piece every time"),
+    ],
+)
+def test_batches_that_cannot_make_different_music_are_refused(corpus, model, chosen, refusal):
+    run = TrainingRun.objects.create(
+        corpus=corpus, model_kind=model, config={"loss": "bce"}, checkpoints={"best": {"epoch": 1}}
+    )
+    request = {"n_pieces": 1, "bars": 2} | chosen
+    with pytest.raises(ValueError, match=refusal):
+        create_generation_batch(run, seed_strategy="zeros", **request)
+    assert not GenerationBatch.objects.exists()
+    assert create_generation_batch(run, seed_strategy="random", **request).seed_strategy == "random"
 
 
 @pytest.mark.parametrize(

@@ -25,8 +25,10 @@ class Command(BaseCommand):
         parser.add_argument("--run", type=int, required=True, help="training run id")
         parser.add_argument("--n", type=int, default=32, help="number of pieces (default 32)")
         parser.add_argument("--bars", type=int, default=16, help="length in bars (default 16)")
-        parser.add_argument("--beats-per-bar", type=int, default=4)
-        parser.add_argument("--seed-strategy", choices=SEED_STRATEGIES, default="zeros")
+        parser.add_argument(
+            "--beats-per-bar", type=int, default=4, help="in quarter notes (default 4)"
+        )
+        parser.add_argument("--seed-strategy", choices=SEED_STRATEGIES, default="primer")
         parser.add_argument(
             "--mode",
             choices=SAMPLING_MODES,
