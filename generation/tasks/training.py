@@ -73,8 +73,13 @@ def encode_split(corpus: Corpus, split: str, encoding: dict) -> tuple[list[Piece
 
 
 def as_indices(sequences: list[list[str]], vocabulary: Vocabulary) -> list[np.ndarray]:
-    """Token strings to index arrays; tokens the training split never had are dropped."""
+    """Token strings to index arrays; tokens the training split never had are dropped (the
+    model cannot name them), and `unknown_steps` counts them so scores say what they left out."""
     return [np.array(vocabulary.encode(s, skip_unknown=True), dtype=np.int64) for s in sequences]
+
+
+def unknown_steps(sequences: list[list[str]], vocabulary: Vocabulary) -> int:
+    return sum(token not in vocabulary.index for sequence in sequences for token in sequence)
 
 
 def load_training_data(run: TrainingRun) -> tuple[TrainingData, dict, dict]:
@@ -85,13 +90,15 @@ def load_training_data(run: TrainingRun) -> tuple[TrainingData, dict, dict]:
     if not valid_seqs:
         raise ValueError(f"corpus {run.corpus.slug!r} has no validation pieces")
     vocab_size = None
+    summary = {}
     if encoding["representation"] == "tokens":
         vocabulary = Vocabulary.from_sequences(train_seqs)
         encoding["vocabulary"] = vocabulary.tokens
+        summary["valid_unknown_steps"] = unknown_steps(valid_seqs, vocabulary)
         train_seqs = as_indices(train_seqs, vocabulary)
         valid_seqs = as_indices(valid_seqs, vocabulary)
         vocab_size = len(vocabulary)
-    summary = {
+    summary |= {
         "train_pieces": len(train_seqs),
         "valid_pieces": len(valid_seqs),
         "train_steps": int(sum(len(s) for s in train_seqs)),
@@ -101,16 +108,20 @@ def load_training_data(run: TrainingRun) -> tuple[TrainingData, dict, dict]:
 
 
 def score_test_split(run: TrainingRun, config: TrainConfig, encoding: dict) -> dict:
-    """The best checkpoint on the test split, every step of every piece scored once."""
+    """The best checkpoint on the test split, every step of every piece scored once (for
+    tokens, every step the vocabulary can name; the others are counted as unknown_steps)."""
     _, test_seqs = encode_split(run.corpus, "test", encoding)
+    unknown = {}
     if encoding["representation"] == "tokens":
-        test_seqs = as_indices(test_seqs, Vocabulary(encoding["vocabulary"]))
+        vocabulary = Vocabulary(encoding["vocabulary"])
+        unknown["unknown_steps"] = unknown_steps(test_seqs, vocabulary)
+        test_seqs = as_indices(test_seqs, vocabulary)
     pieces = [s for s in test_seqs if len(s) > 1]
     if not pieces:
         return {}
     device = resolve_device(config.device)
     network = load_checkpoint(fetch_checkpoint(run.best_checkpoint), device).network
-    return evaluate_pieces(network, config, pieces, device)
+    return evaluate_pieces(network, config, pieces, device) | unknown
 
 
 def execute_training_run(

@@ -1,9 +1,11 @@
 """manage.py train / generate / benchmark_jsb and the gpu tasks, end to end on a tiny corpus."""
 
 import numpy as np
+import pretty_midi
 import pytest
 import torch
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from generation.encoding.tokens import Vocabulary
 from generation.memorisation import is_memorised
@@ -121,6 +123,24 @@ def test_a_stopped_run_resumes_in_the_foreground(corpus):
     run.refresh_from_db()
     assert run.status == Status.SUCCEEDED and run.error == ""
     assert [m["epoch"] for m in run.history] == [1, 2, 3]
+
+
+def test_tokens_the_training_split_never_had_are_counted_where_scores_leave_them_out(
+    corpus, client, django_user_model
+):
+    for piece in corpus.pieces.exclude(split="train"):
+        pm = piece.load_midi()
+        pm.instruments[0].notes.append(pretty_midi.Note(90, 100, 0.1, 0.2))  # E7, alone
+        piece.store_midi(midi_bytes(pm))
+        piece.save()
+    call_command("train", "--model", "token_lstm", "--corpus", "tiny", *TINY)
+    run = TrainingRun.objects.get()
+    assert run.data_summary["valid_unknown_steps"] == 2
+    assert run.test_metrics["unknown_steps"] == 2
+    client.force_login(django_user_model.objects.create_user("reader"))
+    page = " ".join(client.get(reverse("dashboard:run", args=[run.pk])).content.decode().split())
+    assert "2 validation tokens that the training split never had are left out" in page
+    assert f"over {run.test_metrics['steps']} steps; 2 tokens that the training" in page
 
 
 def test_bad_requests_change_nothing(corpus):
