@@ -8,9 +8,9 @@ from pathlib import Path
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
-from generation.corpora import MAX_ZIP_UNPACKED, bundled_names, describe_bundled, zip_problem
+from generation.corpora import bundled_names, describe_bundled, zip_problem
 from generation.importing import upload_corpus_problem
-from generation.midi_files import MidiError, read_midi
+from generation.midi_files import MidiError, read_midi, size_in_words
 from generation.models import Corpus, GenerationBatch, TrainingRun
 from generation.models.runs import Status
 from generation.training import OPTIMIZERS, TrainConfig
@@ -21,6 +21,9 @@ from surveys.spec import spec_of
 MIDI_SUFFIXES = {".mid", ".midi"}
 UPLOAD_SUFFIXES = MIDI_SUFFIXES | {".zip"}
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# An upload is read inside the request, about half a megabyte of MIDI a second: past this much
+# MIDI in one form the server's 120 s timeout would cut the import off.
+MAX_FORM_MIDI_BYTES = 32 * 2**20
 
 
 class BundledImportForm(forms.Form):
@@ -50,21 +53,21 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(item, initial) for item in files if item]
 
 
-def _check_upload(upload: UploadedFile) -> str | None:
-    """None when the file can be imported, else the reason in words."""
+def _check_upload(upload: UploadedFile) -> tuple[str | None, int]:
+    """(None when the file can be imported, else the reason in words; bytes of MIDI it holds)."""
     suffix = Path(upload.name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
-        return f"{upload.name}: only .mid, .midi and .zip files can be imported"
+        return f"{upload.name}: only .mid, .midi and .zip files can be imported", 0
     if upload.size > MAX_UPLOAD_BYTES:
-        return f"{upload.name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
+        return f"{upload.name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", 0
     data = upload.read()
     upload.seek(0)
     if suffix in MIDI_SUFFIXES:
         try:
             read_midi(data, upload.name)
         except MidiError as exc:
-            return str(exc)
-        return None
+            return str(exc), 0
+        return None, len(data)
     try:
         with zipfile.ZipFile(upload) as archive:
             entries = [
@@ -73,24 +76,30 @@ def _check_upload(upload: UploadedFile) -> str | None:
                 if Path(info.filename).suffix.lower() in MIDI_SUFFIXES
             ]
     except zipfile.BadZipFile:
-        return f"{upload.name}: not a valid zip archive"
+        return f"{upload.name}: not a valid zip archive", 0
     finally:
         upload.seek(0)
     if not entries:
-        return f"{upload.name}: the zip holds no .mid or .midi files"
+        return f"{upload.name}: the zip holds no .mid or .midi files", 0
     for info in entries:
         if problem := zip_problem(info):
-            return f"{upload.name}:{info.filename}: {problem}"
-    if sum(info.file_size for info in entries) > MAX_ZIP_UNPACKED:
-        return f"{upload.name}: unpacks to more than {MAX_ZIP_UNPACKED // 2**20} MB in all"
-    return None
+            return f"{upload.name}:{info.filename}: {problem}", 0
+    return None, sum(info.file_size for info in entries)
 
 
 def _checked_uploads(files: list[UploadedFile], *lead: str) -> list[UploadedFile]:
     """The files, or every bad one refused by its name (an empty one too), after ``lead``."""
     if not files:
         raise forms.ValidationError("Choose at least one file.")
-    problems = [problem for upload in files if (problem := _check_upload(upload))]
+    checked = [_check_upload(upload) for upload in files]
+    problems = [problem for problem, _ in checked if problem]
+    midi = sum(size for _, size in checked)
+    if not problems and midi > MAX_FORM_MIDI_BYTES:
+        problems.append(
+            f"These files hold {size_in_words(midi)} of MIDI, more than one upload may "
+            f"({MAX_FORM_MIDI_BYTES // 2**20} MB): upload them in parts, or import them with "
+            "manage.py import_corpus (or import_generated) --files, which has no such limit."
+        )
     if problems:
         raise forms.ValidationError([*lead, *problems])
     return files

@@ -17,11 +17,10 @@ import pretty_midi
 from music21 import corpus as m21corpus
 from music21 import stream
 
-from generation.midi_files import midi_bytes
+from generation.midi_files import MAX_MIDI_BYTES, midi_bytes, size_in_words
 
-# A MIDI file larger than this is not music a study can use; a zip may unpack to ten of them.
-MAX_MIDI_BYTES = 50 * 2**20
-MAX_ZIP_UNPACKED = 10 * MAX_MIDI_BYTES
+# What one zip may unpack to in all: a corpus of thousands of pieces, held in memory at once.
+MAX_ZIP_UNPACKED = 500 * 2**20
 
 
 @dataclass(frozen=True)
@@ -166,7 +165,7 @@ def zip_problem(info: zipfile.ZipInfo) -> str:
     if info.flag_bits & 0x1:
         return "encrypted (a zip with a password cannot be read)"
     if info.file_size > MAX_MIDI_BYTES:
-        return f"{info.file_size // 2**20} MB unpacked, more than a MIDI file may be"
+        return f"{size_in_words(info.file_size)} unpacked, more than a MIDI file may be"
     return ""
 
 

@@ -9,6 +9,12 @@ import io
 
 import pretty_midi
 
+# A long piano piece is a few hundred kilobytes and tens of thousands of notes. pretty_midi reads
+# about half a megabyte a second, so these bound the seconds a file can hold a request (or a
+# worker) and the size of everything drawn or encoded from its notes.
+MAX_MIDI_BYTES = 2 * 2**20
+MAX_NOTES = 100_000
+
 
 class MidiError(ValueError):
     """A MIDI file that cannot be used; the message says why, in words for the researcher."""
@@ -17,13 +23,22 @@ class MidiError(ValueError):
 def read_midi(data: bytes, name: str = "MIDI file") -> pretty_midi.PrettyMIDI:
     if not data:
         raise MidiError(f"{name}: the file is empty")
+    if len(data) > MAX_MIDI_BYTES:
+        raise MidiError(f"{name}: {size_in_words(len(data))}, more than a MIDI file may be")
     try:
         pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
     except Exception as exc:
         raise MidiError(f"{name}: not a readable MIDI file ({type(exc).__name__}: {exc})") from exc
-    if count_pitched_notes(pm) == 0:
+    notes = count_pitched_notes(pm)
+    if notes == 0:
         raise MidiError(f"{name}: the file holds no pitched notes")
+    if notes > MAX_NOTES:
+        raise MidiError(f"{name}: {notes:,} notes, more than the {MAX_NOTES:,} a piece may have")
     return pm
+
+
+def size_in_words(size: int) -> str:
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 2**10:.0f} kB"
 
 
 def count_pitched_notes(pm: pretty_midi.PrettyMIDI) -> int:

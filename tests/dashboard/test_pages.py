@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from dashboard import forms as dashboard_forms
 from dashboard.charts import Series, line_chart, piano_roll
 from dashboard.jobs import JobView, format_duration
 from generation.models import Corpus
@@ -103,6 +104,26 @@ def test_a_bad_upload_says_why_and_changes_nothing(client, researcher, name, dat
     assert response.status_code == 400
     assert reason in response.content.decode()
     assert name in response.content.decode()  # the bad file is named, an empty one too
+    assert not Corpus.objects.exists()
+
+
+@pytest.mark.django_db
+def test_more_midi_than_one_request_can_read_is_refused_with_the_way_round(
+    client, researcher, monkeypatch
+):
+    monkeypatch.setattr(dashboard_forms, "MAX_FORM_MIDI_BYTES", len(melody(1)) * 2)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("one.mid", melody(1))
+        archive.writestr("two.mid", melody(2))
+    files = [
+        SimpleUploadedFile("three.mid", melody(3), "audio/midi"),
+        SimpleUploadedFile("set.zip", buffer.getvalue(), "application/zip"),
+    ]
+    response = client.post(reverse("dashboard:corpus-upload"), {"title": "Big", "files": files})
+    assert response.status_code == 400
+    assert "more than one upload may" in response.content.decode()
+    assert "manage.py import_corpus" in response.content.decode()
     assert not Corpus.objects.exists()
 
 

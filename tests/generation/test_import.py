@@ -4,7 +4,7 @@ import zipfile
 import pytest
 from django.core.management import CommandError, call_command
 
-from generation import corpora
+from generation import corpora, midi_files
 from generation.corpora import SourcePiece, iter_bundled, iter_zip
 from generation.importing import import_pieces, upload_corpus
 from generation.midi_files import midi_bytes, read_midi
@@ -48,6 +48,25 @@ def test_bad_files_are_reported_by_name_and_the_rest_imported():
         "silent.mid",
     ]
     assert "no pitched notes" in summary.skipped[2]
+
+
+def test_files_too_large_or_with_too_many_notes_are_refused_before_they_cost_much(monkeypatch):
+    # pretty_midi reads about half a megabyte a second: a 50 MB file held a request for minutes,
+    # and 300,000 notes made a 20 MB piece page.
+    monkeypatch.setattr(midi_files, "MAX_NOTES", 3)
+    monkeypatch.setattr(midi_files, "MAX_MIDI_BYTES", 400)
+    dense = make_midi([(60 + i, i, i + 1) for i in range(4)])
+    long = make_midi([(60 + i % 12, i, i + 1) for i in range(60)])
+    summary = import_pieces(
+        upload_corpus("Limits"),
+        [SourcePiece("dense.mid", "dense", midi_bytes(dense)), source("fine.mid", 60)]
+        + [SourcePiece("long.mid", "long", midi_bytes(long))],
+    )
+    assert summary.created == 1
+    assert summary.skipped == [
+        "dense.mid: 4 notes, more than the 3 a piece may have",
+        f"long.mid: {len(midi_bytes(long)) // 1024} kB, more than a MIDI file may be",
+    ]
 
 
 def test_zip_upload_through_the_command(tmp_path, capsys):
