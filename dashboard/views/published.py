@@ -28,16 +28,28 @@ SECTIONS_ONLY = "dashboard/report_sections_only.html"
 @require_POST
 @needs(RUN_EXPERIMENTS)
 def publish(request: HttpRequest, slug: str) -> HttpResponse:
+    """A new copy, unless it would say nothing (no analysed participant) or nothing new (the live
+    copy already holds this very report): a reader's link should not multiply for nothing."""
     study = get_object_or_404(Study, slug=slug)
     result = study_report(study, QueryDict())
+    participants = result.totals.get("participants_analysed", 0)
+    if not participants:
+        messages.error(request, "Nothing was published: no participant's answers are analysed yet.")
+        return redirect("evaluation:report", slug)
+    report_json = exports.report_json(result)
+    live = study.published_reports.filter(withdrawn_at__isnull=True)
+    if same := live.filter(report_json=report_json).first():
+        link = request.build_absolute_uri(same.get_absolute_url())
+        messages.info(request, f"Already published: no answer has changed the report since. {link}")
+        return redirect("evaluation:report", slug)
     template, context = report_page(study, result)
     body = render_to_string(template, {**context, "snapshot": True, "frame": SECTIONS_ONLY})
     published = PublishedReport.objects.create(
         study=study,
         published_by=request.user,
-        participants=result.totals.get("participants_analysed", 0),
+        participants=participants,
         body=body,
-        report_json=exports.report_json(result),
+        report_json=report_json,
     )
     link = request.build_absolute_uri(published.get_absolute_url())
     messages.success(request, f"Published. Anyone with this link can read the report: {link}")

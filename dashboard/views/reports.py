@@ -124,6 +124,7 @@ def _download(text: str, filename: str, content_type: str) -> HttpResponse:
 
 
 def _bad(error: BadParameter) -> HttpResponse:
+    """A download's refusal, as plain text for the scripts that fetch downloads."""
     return HttpResponseBadRequest(f"{error}\n", content_type="text/plain")
 
 
@@ -234,7 +235,9 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         study, result = _report(request, slug)
     except BadParameter as error:
-        return _bad(error)
+        study = get_object_or_404(Study, slug=slug)
+        context = {"study": study, "error": error}
+        return render(request, "dashboard/report_refused.html", context, status=400)
     template, context = report_page(study, result, request.GET.urlencode())
     context["published"] = study.published_reports.all()
     return render(request, template, context)

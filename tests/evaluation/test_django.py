@@ -192,7 +192,11 @@ def test_numbers_are_formatted_for_reading():
 def test_bad_settings_are_refused_clearly(bare_study, researcher_client, query):
     response = researcher_client.get(f"/reports/{bare_study.slug}/?{query}")
     assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
     assert b"must be" in response.content
+    assert f'href="/reports/{bare_study.slug}/"'.encode() in response.content
+    download = researcher_client.get(f"/reports/{bare_study.slug}/report.json?{query}")
+    assert download.status_code == 400 and b"must be" in download.content
 
 
 def test_unknown_study_or_table_is_not_found(bare_study, researcher_client):

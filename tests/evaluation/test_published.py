@@ -81,6 +81,22 @@ def test_a_published_report_does_not_change_when_answers_do(study, researcher):
     )
 
 
+def test_publishing_again_with_nothing_new_keeps_the_one_copy(study, researcher):
+    first = publish(researcher, study.slug)
+    page = researcher.post(f"/reports/{study.slug}/publish/", follow=True).content.decode()
+    assert "Already published" in page and first.get_absolute_url() in page
+    assert PublishedReport.objects.count() == 1
+    researcher.post(f"/reports/{study.slug}/published/{first.pk}/withdraw/")
+    assert publish(researcher, study.slug) != first  # withdrawn, so a new link is wanted
+
+
+def test_a_report_without_an_analysed_participant_is_not_published(researcher):
+    empty = open_study(slug="unanswered", trials=8, attention=0)
+    page = researcher.post(f"/reports/{empty.slug}/publish/", follow=True).content.decode()
+    assert "Nothing was published" in page
+    assert not PublishedReport.objects.exists()
+
+
 def test_withdrawing_closes_the_link(study, researcher):
     published = publish(researcher, study.slug)
     page = researcher.get(f"/reports/{study.slug}/").content.decode()
