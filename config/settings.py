@@ -129,8 +129,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Login throttling (django-axes), for the dashboard and the admin alike: after
 # LOGIN_FAILURE_LIMIT failed logins from one address, logging in from it is refused (even with
-# the right password) until LOGIN_COOLOFF_MINUTES have passed. Keyed on the address alone: a lock
-# on a user name would let anyone keep its researcher out with ten wrong passwords an hour.
+# the right password) until LOGIN_COOLOFF_MINUTES have passed. Keyed on the address alone (an
+# IPv6 client by its /64, surveys.client_address.address_block): a lock on a user name would let
+# anyone keep its researcher out with ten wrong passwords an hour.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -138,7 +139,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
-AXES_CLIENT_IP_CALLABLE = "surveys.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "surveys.client_address.client_block"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "/accounts/login/"

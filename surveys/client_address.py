@@ -7,6 +7,8 @@ left came from the client itself and may be forged; with no trusted proxy the he
 altogether. The header is parsed by python-ipware (through django-ipware), not by hand.
 """
 
+import ipaddress
+
 from django.conf import settings
 from django.http import HttpRequest
 from ipware import get_client_ip
@@ -35,3 +37,25 @@ def client_address(request: HttpRequest) -> str | None:
         strict=False,
     )
     return address or remote
+
+
+def address_block(address: str | None) -> str:
+    """What a limit counts as one client: an IPv4 address, or the first address of an IPv6
+    address's /64 network. A home or phone connection is given a whole /64 (2^64 addresses), so
+    counting IPv6 by address would let one client past any per-address limit by changing its
+    last bits."""
+    if not address:
+        return "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6 and parsed.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False).network_address)
+    return str(getattr(parsed, "ipv4_mapped", None) or parsed)
+
+
+def client_block(request: HttpRequest) -> str | None:
+    """The client's address_block, for the login lockout (django-axes)."""
+    address = client_address(request)
+    return address and address_block(address)

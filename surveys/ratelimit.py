@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import render
 
-from surveys.client_address import client_address
+from surveys.client_address import address_block, client_address
 
 
 @functools.cache
@@ -41,7 +41,7 @@ def limit_posts(view):
     def wrapped(request, *args, **kwargs):
         if request.method == "POST":
             window = settings.SURVEY_RATE_WINDOW_SECONDS
-            address = client_address(request) or "unknown"
+            address = address_block(client_address(request))
             limits = {f"survey-rate:ip:{address}": settings.SURVEY_RATE_PER_IP}
             participant = request.COOKIES.get(f"p_{kwargs.get('slug', '')}", "")
             if participant:
@@ -61,6 +61,6 @@ def too_many_joins(request) -> bool:
     more than SURVEY_JOINS_PER_IP times within SURVEY_JOIN_WINDOW_SECONDS. Each consent holds
     one of the study's places for its time limit, so without a cap one script could take every
     place in seconds and turn the real participants away."""
-    address = client_address(request) or "unknown"
+    address = address_block(client_address(request))
     (count,) = _counts([f"survey-join:ip:{address}"], settings.SURVEY_JOIN_WINDOW_SECONDS)
     return count > settings.SURVEY_JOINS_PER_IP

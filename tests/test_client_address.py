@@ -6,7 +6,7 @@ import secrets
 import pytest
 from django.test import Client, RequestFactory
 
-from surveys.client_address import client_address
+from surveys.client_address import address_block, client_address
 from tests.surveys.factories import open_study
 
 PROXY = "172.18.0.3"  # the proxy next to the web process: REMOTE_ADDR
@@ -59,6 +59,20 @@ def test_ipv6_clients(settings):
     assert _address(settings, 1, "2001:db8::5") == "2001:db8::5"
 
 
+@pytest.mark.parametrize(
+    ("address", "block"),
+    [
+        ("198.51.100.23", "198.51.100.23"),
+        ("2001:db8:0:7:a:b:c:d", "2001:db8:0:7::"),
+        ("2001:db8:0:7::ffff", "2001:db8:0:7::"),
+        ("::ffff:198.51.100.23", "198.51.100.23"),
+        (None, "unknown"),
+    ],
+)
+def test_limits_count_an_ipv6_client_by_its_network(address, block):
+    assert address_block(address) == block
+
+
 @pytest.mark.django_db
 def test_rate_limits_count_each_client_behind_the_proxy_apart(settings):
     settings.CACHES = {
@@ -74,6 +88,9 @@ def test_rate_limits_count_each_client_behind_the_proxy_apart(settings):
 
     assert [post(CLIENT) for _ in range(3)] == [200, 200, 429]
     assert [post(FORGED) for _ in range(2)] == [200, 200]  # another person, their own allowance
+    # One phone, whose network gives it a /64, cannot step past by changing its last bits.
+    assert [post(f"2001:db8:0:7::{n}") for n in range(3)] == [200, 200, 429]
+    assert post("2001:db8:0:8::1") == 200
     settings.TRUSTED_PROXY_COUNT = 0  # now the header is not believed: all share the proxy's
     assert post("192.0.2.1") == 200
     assert post("192.0.2.2") == 200

@@ -61,6 +61,19 @@ def test_a_lockout_keys_on_the_real_client_behind_the_proxy(settings):
     assert attempt.ip_address == "198.51.100.23" and attempt.failures_since_start == 10
 
 
+def test_an_ipv6_guesser_cannot_step_past_the_lockout_by_changing_address(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    url = LOGINS["dashboard"]
+
+    def from_address(address: str) -> Client:
+        return Client(REMOTE_ADDR="172.18.0.3", HTTP_X_FORWARDED_FOR=address)
+
+    for i in range(10):
+        _login(from_address(f"2001:db8:0:7::{i}"), url, f"guess-{i}")
+    assert _login(from_address("2001:db8:0:7::abcd"), url, PASSWORD) == 429
+    assert _login(from_address("2001:db8:0:8::1"), url, PASSWORD) == 302  # another network
+
+
 def test_guessing_a_researchers_password_does_not_lock_the_researcher_out():
     guesser, researcher = Client(REMOTE_ADDR="203.0.113.7"), Client(REMOTE_ADDR="198.51.100.8")
     url = LOGINS["dashboard"]
