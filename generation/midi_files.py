@@ -7,6 +7,7 @@ pitched note is refused with a reason, so an import can report it by name and go
 import hashlib
 import io
 
+import numpy as np
 import pretty_midi
 
 # A long piano piece is a few hundred kilobytes and tens of thousands of notes. pretty_midi reads
@@ -74,3 +75,43 @@ def content_hash(pm: pretty_midi.PrettyMIDI) -> str:
     for pitch, start, end in notes:
         digest.update(f"{pitch},{start},{end};".encode())
     return digest.hexdigest()
+
+
+# Intervals of a piece's top line that name its tune: enough that unrelated chorales differ (the
+# bundled Bach chorales fall into 270 tunes by them), few enough that harmonisations of one tune,
+# whose melodies part later by a passing note or a cadence, still agree.
+TUNE_INTERVALS = 12
+
+
+def tune_hash(pm: pretty_midi.PrettyMIDI) -> str:
+    """SHA-256 of the tune a piece sets: the first TUNE_INTERVALS intervals of its top line, in
+    any key and any rhythm. Bach set many hymn tunes more than once, and a split by content alone
+    put 27 of the bundled chorales' held-out pieces beside another setting of their own tune in
+    a different split; a model that trained on one setting has heard the other's melody."""
+    digest = hashlib.sha256()
+    for interval in np.diff(top_line(pm, TUNE_INTERVALS + 1)):
+        digest.update(f"{interval};".encode())
+    return digest.hexdigest()
+
+
+def top_line(pm: pretty_midi.PrettyMIDI, length: int) -> list[int]:
+    """The first `length` pitches of the top line: at each onset its highest new note, unless a
+    higher note is held over it (an inner voice moving under a held melody note)."""
+    notes = sorted(
+        (round(n.start * 1000), -n.pitch, round(n.end * 1000))
+        for inst in pm.instruments
+        if not inst.is_drum
+        for n in inst.notes
+    )
+    line: list[int] = []
+    held: list[tuple[int, int]] = []  # (end, pitch) of notes that started before this onset
+    index = 0
+    while index < len(notes) and len(line) < length:
+        start, highest = notes[index][0], -notes[index][1]
+        held = [(end, pitch) for end, pitch in held if end > start]
+        if all(pitch <= highest for _, pitch in held):
+            line.append(highest)
+        while index < len(notes) and notes[index][0] == start:
+            held.append((notes[index][2], -notes[index][1]))
+            index += 1
+    return line

@@ -1,4 +1,5 @@
-"""Deterministic train/valid/test assignment from a piece's content hash.
+"""Deterministic train/valid/test assignment from a hash of the music (of its tune, on import:
+midi_files.tune_hash, so that every setting of one tune lands in one split).
 
 The split depends on nothing but the music, so every machine, every re-import and every later
 corpus version puts a piece in the same split; held-out pieces stay held out.
@@ -11,12 +12,10 @@ SPLITS: tuple[Split, ...] = ("train", "valid", "test")
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 
 
-def split_for(
-    content_hash: str, fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
-) -> Split:
+def split_for(music_hash: str, fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> Split:
     if abs(sum(fractions) - 1.0) > 1e-9 or min(fractions) < 0:
         raise ValueError(f"split fractions must be non-negative and sum to 1, got {fractions}")
-    position = int(content_hash[:15], 16) / 16**15
+    position = int(music_hash[:15], 16) / 16**15
     if position < fractions[0]:
         return "train"
     if position < fractions[0] + fractions[1]:

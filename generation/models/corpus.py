@@ -7,7 +7,7 @@ import pretty_midi
 from django.core.files.base import ContentFile
 from django.db import models
 
-from generation.midi_files import content_hash, count_pitched_notes
+from generation.midi_files import content_hash, count_pitched_notes, tune_hash
 from generation.splits import SPLITS, split_for
 from generation.stored_files import read_stored
 
@@ -72,14 +72,14 @@ class Piece(models.Model):
         title: str = "",
     ) -> "Piece":
         """An unsaved Piece whose facts come from the music itself; the split, unless given,
-        from its content hash. The caller stores the MIDI once it knows the piece is new."""
-        digest = content_hash(pm)
+        from the tune it sets (every setting of a tune in one split). The caller stores the MIDI
+        once it knows the piece is new."""
         return cls(
             corpus=corpus,
             name=name[:300],
             title=title[:300],
-            content_hash=digest,
-            split=split or split_for(digest),
+            content_hash=content_hash(pm),
+            split=split or split_for(tune_hash(pm)),
             n_notes=count_pitched_notes(pm),
             duration_seconds=pm.get_end_time(),
         )

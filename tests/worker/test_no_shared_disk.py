@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 
-from generation.midi_files import content_hash, read_midi
+from generation.midi_files import read_midi, tune_hash
 from generation.models import Corpus, GenerationBatch, TrainingRun
 from generation.models.runs import Status
 from generation.splits import split_for
@@ -94,11 +94,11 @@ def finished(model, pk: int):
 
 
 def upload_zip() -> bytes:
-    """Melodies chosen so that the content-hash split gives every split some pieces."""
+    """Melodies chosen so that the tune-hash split gives every split some pieces."""
     chosen: dict[str, list[bytes]] = {split: [] for split in WANTED_SPLITS}
     for seed in range(400):
         data = melody(seed)
-        split = split_for(content_hash(read_midi(data)))
+        split = split_for(tune_hash(read_midi(data)))
         if len(chosen[split]) < WANTED_SPLITS[split]:
             chosen[split].append(data)
         if all(len(chosen[s]) == n for s, n in WANTED_SPLITS.items()):
