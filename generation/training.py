@@ -8,7 +8,6 @@ deterministic). CUDA is used when present, with mixed precision there.
 """
 
 import math
-from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -18,6 +17,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from generation.baselines import (
+    baseline_nll,
+    chord_baseline_nll,
+    marginal_logits,
+    previous_step_nll,
+)
 from generation.datasets import ChunkSet, WindowSet, epoch_order
 from generation.metrics import LOSSES, MetricTotals, Objective
 from generation.networks import (
@@ -36,9 +41,6 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}
 POSITIONS = ("last", "all")
 PROTOCOLS = ("piece", "window")
 BIAS_INITS = ("marginal", "zero")
-# How much of the chord baseline's weight goes to the training split's frames; the best of these
-# on the validation split is the baseline (chord_baseline_nll).
-CHORD_WEIGHTS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
 # A run whose validation NLL is not at least 2% below its marginal baseline has not learned
 # anything from its input: it predicts the training split's frequencies, whatever it is fed.
 LEARNED_SHARE = 0.98
@@ -228,6 +230,7 @@ class TrainResult:
     best_checkpoint: Path
     resumed_from_epoch: int
     baseline_nll: float
+    previous_step_nll: float
 
     @property
     def best_valid_nll(self) -> float:
@@ -250,16 +253,28 @@ NOT_LEARNED = (
 )
 
 
-def learning_line(valid_nll: float | None, baseline_nll: float | None) -> str:
-    """The best validation NLL beside what a model that ignores its input scores."""
+def learning_line(
+    valid_nll: float | None, baseline_nll: float | None, previous_step_nll: float | None = None
+) -> str:
+    """The best validation NLL beside what a model that ignores its input scores, and one that
+    knows only the step before."""
     if valid_nll is None or baseline_nll is None:
         return "no validation NLL yet"
-    share = 100 * (1 - valid_nll / baseline_nll)
-    side = "below" if share >= 0 else "above"
-    return (
+    line = (
         f"valid NLL {valid_nll:.4f} per step; marginal baseline {baseline_nll:.4f} "
-        f"(a model that ignores its input): {abs(share):.1f}% {side} it"
+        f"(a model that ignores its input): {_relative(valid_nll, baseline_nll)}"
     )
+    if previous_step_nll is not None:
+        line += (
+            f"; previous-step baseline {previous_step_nll:.4f} (a model of the step before "
+            f"alone): {_relative(valid_nll, previous_step_nll)}"
+        )
+    return line
+
+
+def _relative(nll: float, baseline: float) -> str:
+    share = 100 * (1 - nll / baseline)
+    return f"{abs(share):.1f}% {'below' if share >= 0 else 'above'} it"
 
 
 @dataclass
@@ -377,56 +392,6 @@ def flat(logits: torch.Tensor, y: torch.Tensor, token_targets: bool, mask=None):
     return logits, (y.reshape(-1) if token_targets else y.reshape(len(logits), -1))
 
 
-def marginal_logits(objective: Objective, pieces: Sequence[np.ndarray], classes: int):
-    """The output a model that ignores its input would give: log class frequencies (one class a
-    step) or per-feature log-odds, from every step of the training split (smoothed by half a count
-    so a feature never seen stays finite)."""
-    steps = np.concatenate([np.asarray(p) for p in pieces])
-    if objective.categorical:
-        if objective.token_targets:
-            labels = steps.astype(np.int64)
-        else:
-            labels = objective.classes(torch.as_tensor(steps, dtype=torch.float32)).numpy()
-        counts = np.bincount(labels, minlength=classes) + 0.5
-        return torch.as_tensor(np.log(counts / counts.sum()), dtype=torch.float32)
-    p = (steps.reshape(len(steps), -1).sum(axis=0) + 0.5) / (len(steps) + 1.0)
-    return torch.as_tensor(np.log(p / (1 - p)), dtype=torch.float32)
-
-
-def baseline_nll(objective: Objective, marginal: torch.Tensor, pieces, tokens: bool) -> float:
-    """NLL per step of the marginal model on the steps the piece protocol scores: every frame of
-    a roll piece, every token but each piece's first."""
-    targets = [np.asarray(p)[1:] if tokens else np.asarray(p) for p in pieces]
-    steps = torch.as_tensor(np.concatenate(targets))
-    if not len(steps):
-        raise ValueError("the validation split has no step to score")
-    logits = marginal.expand(len(steps), -1)
-    return objective.nll_sum(logits, steps if tokens else steps.float()) / len(steps)
-
-
-def chord_baseline_nll(marginal: torch.Tensor, train_pieces, valid_pieces) -> float:
-    """NLL per frame of the best model that ignores its input but knows which keys sound
-    together: the training split's frames, each as often as it sounded there, mixed with the
-    marginal model for frames it never played, at the weight that suits the validation split
-    best. A NADE head scores each key given the keys below it, so it learns chords without
-    listening to the music before them; held against the marginal baseline alone, a NADE model
-    fed shuffled frames passed as learned."""
-    train = np.concatenate([np.asarray(p) for p in train_pieces]) > 0.5
-    valid = np.concatenate([np.asarray(p) for p in valid_pieces]) > 0.5
-    counts = Counter(row.tobytes() for row in np.packbits(train, axis=1))
-    seen = np.array([counts[row.tobytes()] for row in np.packbits(valid, axis=1)]) / len(train)
-    logits = marginal.double().numpy()
-    # log p(frame) under independent keys: log sigmoid(z) where a key sounds, log sigmoid(-z) not
-    independent = -np.logaddexp(0.0, np.where(valid, -logits, logits)).sum(axis=1)
-    with np.errstate(divide="ignore"):
-        log_seen = np.log(seen)
-    mixtures = [
-        np.logaddexp(np.log(weight) + log_seen, np.log1p(-weight) + independent)
-        for weight in CHORD_WEIGHTS
-    ]
-    return float(min(-mixture.mean() for mixture in mixtures))
-
-
 def classes_of(config: TrainConfig, vocab_size: int | None) -> int:
     return vocab_size if config.model == "token_lstm" else config.input_dim
 
@@ -458,6 +423,7 @@ def train(
     baseline = baseline_nll(objective, marginal, data.valid, tokens)
     if config.head == "nade":
         baseline = min(baseline, chord_baseline_nll(marginal, data.train, data.valid))
+    previous_step = previous_step_nll(objective, marginal, data.train, data.valid, tokens)
     torch.manual_seed(config.seed)
     spec = config.network_spec(data.vocab_size)
     network = spec.build().to(device)
@@ -504,6 +470,7 @@ def train(
             "epoch": epoch + 1,
             "lr": optimizer.param_groups[0]["lr"],
             "baseline_nll": baseline,
+            "previous_step_nll": previous_step,
         }
         metrics.update({f"train_{k}": v for k, v in totals.summary().items()})
         metrics.update({f"valid_{k}": v for k, v in valid.items()})
@@ -529,6 +496,7 @@ def train(
         best_checkpoint=checkpoint_dir / BEST,
         resumed_from_epoch=resumed_from,
         baseline_nll=baseline,
+        previous_step_nll=previous_step,
     )
 
 

@@ -22,8 +22,9 @@ CURVES = (("Loss", "loss"), ("F1 (frames)", "f1"), ("NLL per step", "nll"))
 
 def learning_curves(history: list[dict], best_epoch: int | None = None) -> list[str]:
     """One SVG per metric the run recorded, the best epoch (the checkpoint kept) marked; a
-    metric no epoch has (F1 for tokens) is left out. The NLL chart draws the marginal baseline
-    too: a valid curve that never leaves it is a model that has not learned."""
+    metric no epoch has (F1 for tokens) is left out. The NLL chart draws the baselines too: a
+    valid curve that never leaves the marginal one is a model that has not learned, and one that
+    stays above the previous-step one has learned little beyond the step before."""
     mark = (best_epoch, "best") if best_epoch else None
     charts = []
     for title, metric in CURVES:
@@ -34,6 +35,9 @@ def learning_curves(history: list[dict], best_epoch: int | None = None) -> list[
         if metric == "nll" and any("baseline_nll" in e for e in history):
             baseline = [(e["epoch"], e.get("baseline_nll")) for e in history]
             series.append(Series("marginal baseline", baseline))
+            if any("previous_step_nll" in e for e in history):
+                previous = [(e["epoch"], e.get("previous_step_nll")) for e in history]
+                series.append(Series("previous step alone", previous))
         if any(y is not None for s in series for _, y in s.points):
             charts.append(mark_safe(line_chart(title, series, mark=mark)))  # noqa: S308 - built from numbers
     return charts

@@ -20,7 +20,7 @@ from generation.memorisation import MEMORISED_BEATS, MEMORISED_NGRAM_SHARE, Memo
 from generation.models.corpus import Corpus, Piece
 from generation.networks import MODEL_KINDS
 from generation.sampling import SAMPLING_MODES, SEED_STRATEGIES
-from generation.training import has_learned
+from generation.training import has_learned, learning_line
 
 
 class Status(models.TextChoices):
@@ -260,6 +260,16 @@ class TrainingRun(Job):
         if not self.best_epoch or len(self.history) < self.best_epoch:
             return None
         return self.history[self.best_epoch - 1]["valid_nll"]
+
+    @property
+    def previous_step_nll(self) -> float | None:
+        """The previous-step baseline (generation.baselines), which every epoch records; None
+        for a run trained before it existed."""
+        return self.history[-1].get("previous_step_nll") if self.history else None
+
+    def learning_line(self) -> str:
+        """Its best validation NLL against its baselines, in words (training.learning_line)."""
+        return learning_line(self.best_valid_nll, self.baseline_nll, self.previous_step_nll)
 
     @property
     def not_learned(self) -> bool:

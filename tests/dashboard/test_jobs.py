@@ -43,6 +43,8 @@ def test_a_launched_run_trains_and_its_page_draws_the_learning_curves(client, tr
     assert len(trained_run.history) == 2
     page = client.get(reverse("dashboard:run", args=[trained_run.pk])).content.decode()
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3  # loss, F1, NLL
+    assert "previous step alone" in page  # the NLL chart's second baseline
+    assert f"step before alone): {trained_run.previous_step_nll:.4f}" in page
     assert "Generate from this run" in page
     progress = client.get(reverse("dashboard:run-progress", args=[trained_run.pk])).json()
     assert progress["state"] == "done" and progress["percent"] == 100.0

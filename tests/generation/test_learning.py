@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 import torch
 
+from generation.baselines import baseline_nll, marginal_logits, previous_step_nll
 from generation.datasets import ChunkSet
+from generation.metrics import Objective
 from generation.networks import NADEHead, RollLSTM
 from generation.training import (
     LEGACY,
     TrainConfig,
     TrainingData,
-    baseline_nll,
     evaluate_pieces,
     load_checkpoint,
-    marginal_logits,
     train,
 )
 from tests.generation.synthetic import KEYS, SMALL, chord_cycle
@@ -66,6 +66,33 @@ def test_the_output_starts_at_the_marginal_and_the_baseline_is_its_nll(tmp_path)
     torch.testing.assert_close(bias, marginal)
     expected = baseline_nll(config.objective(), marginal, pieces, tokens=False)
     assert result.baseline_nll == pytest.approx(expected)
+
+
+def test_the_previous_step_baseline_knows_what_follows_what_and_nothing_more():
+    tokens = Objective("ce", token_targets=True)
+    cycle = [np.tile(np.arange(4), 25)]
+    noise = [np.random.default_rng(0).integers(0, 4, 2000)]
+    for pieces, previous_tells in ((cycle, True), (noise, False)):
+        marginal = marginal_logits(tokens, pieces, 4)
+        marginal_nll = baseline_nll(tokens, marginal, pieces, tokens=True)
+        previous = previous_step_nll(tokens, marginal, pieces, pieces, tokens=True)
+        if previous_tells:
+            assert previous < 0.05 < np.log(4) == pytest.approx(marginal_nll, abs=0.01)
+        else:
+            assert previous == pytest.approx(marginal_nll, abs=0.01)
+    # Keys held for eight frames: the state before says most of what comes next.
+    held = [np.repeat(np.eye(KEYS, dtype=np.float32)[[0, 3, 5, 7] * 5], 8, axis=0)]
+    keys = Objective("bce")
+    marginal = marginal_logits(keys, held, KEYS)
+    previous = previous_step_nll(keys, marginal, held, held, tokens=False)
+    assert previous < 0.5 * baseline_nll(keys, marginal, held, tokens=False)
+
+
+def test_every_epoch_records_the_previous_step_baseline(tmp_path):
+    result = train(TrainConfig(**SMALL), TrainingData(chord_cycle(1), chord_cycle(2)), tmp_path)
+    assert result.previous_step_nll < result.baseline_nll
+    assert {e["previous_step_nll"] for e in result.history} == {result.previous_step_nll}
+    assert result.best_valid_nll < result.previous_step_nll  # the cycle needs a longer memory
 
 
 def test_nade_probabilities_sum_to_one_over_every_frame():

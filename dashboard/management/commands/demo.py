@@ -33,7 +33,7 @@ from generation.models import Corpus, GenerationBatch, TrainingRun
 from generation.models.runs import Status
 from generation.tasks.sampling import create_generation_batch, execute_generation_batch
 from generation.tasks.training import create_training_run, execute_training_run
-from generation.training import NOT_LEARNED, TrainConfig, learning_line
+from generation.training import NOT_LEARNED, TrainConfig
 from surveys.models import Stimulus, Study
 from surveys.models.attention import make_attention_clips
 from surveys.tasks.stimuli import pieces_to_render, render_piece
@@ -224,7 +224,7 @@ class Command(BaseCommand):
         if done:
             self.say(
                 f"{config.model}: run {done.pk} already trained "
-                f"({learning_line(done.best_valid_nll, done.baseline_nll)}); reusing it"
+                f"({done.learning_line()}); reusing it"
             )
             return done
         run = same[0] if same else create_training_run(corpus, config, STEPS_PER_BEAT)
@@ -245,7 +245,7 @@ class Command(BaseCommand):
         best = run.history[run.best_epoch - 1]
         self.say(
             f"{config.model}: run {run.pk} on {run.device}, "
-            f"{learning_line(run.best_valid_nll, run.baseline_nll)}"
+            f"{run.learning_line()}"
             + (f", valid F1 {best['valid_f1']:.3f}" if "valid_f1" in best else "")
         )
         if run.not_learned:

@@ -117,7 +117,7 @@ class Command(BaseCommand):
         scores = evaluate_pieces(network, config, test, device, protocol=protocol)
         self.stdout.write(
             f"best epoch {result.best_epoch} of {len(result.history)}; "
-            f"{learning_line(result.best_valid_nll, result.baseline_nll)}"
+            f"{learning_line(result.best_valid_nll, result.baseline_nll, result.previous_step_nll)}"
         )
         if not result.learned:
             self.stdout.write(self.style.WARNING(NOT_LEARNED))

@@ -24,7 +24,6 @@ from generation.training import (
     OPTIMIZERS,
     POSITIONS,
     TrainConfig,
-    learning_line,
 )
 from worker.torch_threads import apply_torch_threads
 
@@ -139,7 +138,7 @@ class Command(BaseCommand):
             f"valid loss {run.best_valid_loss:.4f}"
             + (" (stopped early)" if run.stopped_early else "")
         )
-        self.stdout.write(learning_line(run.best_valid_nll, run.baseline_nll))
+        self.stdout.write(run.learning_line())
         if run.not_learned:
             self.stdout.write(self.style.WARNING(NOT_LEARNED))
         if run.test_metrics:
