@@ -9,15 +9,17 @@ import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.test import Client, override_settings
 from playwright.sync_api import expect
 
 from dashboard.jobs import RECENT_TASKS_KEY
 from generation.models import GenerationBatch, TrainingRun
 from generation.models.runs import Status
-from surveys.models import Stimulus, Study
+from surveys.models import Participant, Stimulus, Study
 from tests.conftest import make_researcher
 from tests.dashboard.helpers import small_corpus_fixture  # noqa: F401 - fixture
 from tests.e2e.conftest import csp_refusals
+from tests.surveys.helpers import take_study
 from tests.worker.processes import start_worker, stop_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -179,7 +181,13 @@ def test_a_researcher_runs_an_experiment_from_the_browser(
     download.value.save_as(saved)
     assert isinstance(json.loads(saved.read_text()), dict)
 
-    # Published for readers without an account: the copy opens in a fresh phone's browser.
+    # Published for readers without an account, once there is something to read: the copy
+    # opens in a fresh phone's browser.
+    page.get_by_role("button", name="Publish this report").click()
+    expect(page.get_by_text("Nothing was published")).to_be_visible()
+    with override_settings(SURVEY_LISTEN_ALLOWANCE_MS=60_000):  # the test client plays nothing
+        take_study(Client(), "e2e-study")
+    Participant.objects.update(excluded=False, exclusion_reason="")  # whatever checks it drew
     page.get_by_role("button", name="Publish this report").click()
     expect(page.get_by_text("Published. Anyone with this link can read the report")).to_be_visible()
     link = page.locator("ul.published a").first.get_attribute("href")
