@@ -322,13 +322,20 @@ def silent_frame(config: TrainConfig) -> np.ndarray | None:
     return None if config.model == "token_lstm" else np.zeros(config.input_dim, np.float32)
 
 
+def silent_frames_before(config: TrainConfig) -> int:
+    """How many silent frames training puts before a roll piece: one before every-step chunks,
+    a window before the seed's last-step windows and seq2seq's. Generation from silence feeds
+    as many, so that it starts from a state the model was trained in."""
+    return 1 if config.seq2one and config.positions == "all" else config.window
+
+
 def training_examples(config: TrainConfig, pieces: Sequence[np.ndarray]):
     """The examples of one epoch: every-step chunks, the seed's last-step windows, or seq2seq's
     (window, next window) pairs; roll pieces get silence in front so their openings are learned."""
     if config.seq2one and config.positions == "all":
         return ChunkSet(pieces, config.window, silent_frame(config))
     horizon = 1 if config.seq2one else config.window
-    padded = with_silence(config, pieces, config.window)
+    padded = with_silence(config, pieces, silent_frames_before(config))
     return WindowSet(padded, config.window, horizon, config.stride)
 
 

@@ -33,7 +33,12 @@ from generation.sampling import (
 from generation.splits import SPLITS
 from generation.tasks.queueing import send_to_queue
 from generation.tasks.training import as_indices, encode_split
-from generation.training import LoadedModel, load_checkpoint, resolve_device
+from generation.training import (
+    LoadedModel,
+    load_checkpoint,
+    resolve_device,
+    silent_frames_before,
+)
 from worker.progress import ProgressReporter
 
 
@@ -172,6 +177,8 @@ def _generate(batch: GenerationBatch, on_step) -> None:
         vocab_size=len(encoding["vocabulary"]) if tokens else None,
         primers=[s for _, s in primers],
     )
+    if batch.seed_strategy == "zeros":
+        seeds = seeds[:, -silent_frames_before(loaded.config) :]
     sampling = SamplingConfig(batch.sampling_mode, batch.temperature, batch.threshold)
     samples = sample(
         loaded.network,
@@ -188,6 +195,7 @@ def _generate(batch: GenerationBatch, on_step) -> None:
         "steps": steps,
         "steps_per_beat": per_beat,
         "window": window,
+        "seed_steps": seeds.shape[1],
         "checkpoint_epoch": run.best_epoch,
         "model": run.model_kind,
         "encoding": {k: v for k, v in encoding.items() if k != "vocabulary"},

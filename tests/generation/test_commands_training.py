@@ -143,6 +143,20 @@ def test_tokens_the_training_split_never_had_are_counted_where_scores_leave_them
     assert f"over {run.test_metrics['steps']} steps; 2 tokens that the training" in page
 
 
+@pytest.mark.parametrize(("model", "silence"), [("roll_lstm", 1), ("seq2seq", 8)])
+def test_generating_from_silence_feeds_the_silence_training_put_before_each_piece(
+    corpus, model, silence
+):
+    # Every-step training puts one silent frame before a piece, seq2seq a window (8 here): a
+    # window of silence before a seq2one model was a state it had never been trained in.
+    call_command("train", "--model", model, "--corpus", "tiny", *TINY)
+    run = TrainingRun.objects.get()
+    call_command(
+        "generate", "--run", str(run.pk), "--n", "1", "--bars", "1", "--seed-strategy", "zeros"
+    )
+    assert GenerationBatch.objects.get().settings["seed_steps"] == silence
+
+
 def test_bad_requests_change_nothing(corpus):
     with pytest.raises(CommandError, match="no corpus 'nope'"):
         call_command("train", "--model", "seq2seq", "--corpus", "nope")
