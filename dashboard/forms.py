@@ -21,8 +21,10 @@ from surveys.spec import spec_of
 MIDI_SUFFIXES = {".mid", ".midi"}
 UPLOAD_SUFFIXES = MIDI_SUFFIXES | {".zip"}
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-# An upload is read inside the request, about half a megabyte of MIDI a second: past this much
-# MIDI in one form the server's 120 s timeout would cut the import off.
+# MIDI is read at about half a megabyte a second, inside the request for every loose file (to
+# check it) and, for a generator's import, for every file in its zips too. Past this much in one
+# form the server's 120 s timeout could cut the request off; larger sets go in parts, or through
+# the commands, which have no such limit.
 MAX_FORM_MIDI_BYTES = 32 * 2**20
 
 

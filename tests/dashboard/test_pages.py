@@ -5,6 +5,7 @@ import re
 import zipfile
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -86,6 +87,8 @@ def test_uploading_midi_and_a_zip_imports_them(client, researcher, eager_celery)
     assert corpus.pieces.count() == 3
     result_page = client.get(response["Location"]).content.decode()
     assert "3 new" in result_page
+    folders, _ = default_storage.listdir("uploads")
+    assert folders and not any(default_storage.listdir(f"uploads/{f}")[1] for f in folders)
 
 
 @pytest.mark.django_db
