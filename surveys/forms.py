@@ -92,18 +92,31 @@ class PairAnswerForm(forms.Form):
     request_id = forms.CharField(max_length=64, required=False)
 
 
+class YearsField(forms.FloatField):
+    """A number of years as people write it: "1.5", or "1,5" where a comma marks decimals. It is
+    typed into a text box with a decimal keypad rather than a number box, because a number box
+    in a comma locale may send nothing at all for "1,5" (then "required" is all the participant
+    hears) while a text box sends what was typed."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.count(",") == 1 and "." not in value:
+            value = value.replace(",", ".")
+        return super().to_python(value)
+
+
 class QuestionnaireForm(forms.Form):
     age_band = forms.ChoiceField(
         label="Your age",
         choices=[("", "Choose…"), *Participant.AgeBand.choices],
         error_messages={"required": CHOOSE_ONE},
     )
-    musical_training_years = forms.FloatField(
+    musical_training_years = YearsField(
         label="For how many years have you had music lessons or played an instrument "
         "(including singing)? Write 0 if never.",
         min_value=0,
         max_value=MAX_TRAINING_YEARS,
-        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.5"}),
         error_messages={
             "required": "Please write a number of years (0 if never).",
             "invalid": "Please write a number of years, such as 0, 2 or 3.5.",

@@ -1,5 +1,6 @@
 """The participant flow through Django's test client: order, resume, integrity, politeness."""
 
+import re
 import time
 
 import pytest
@@ -252,7 +253,8 @@ def test_a_rate_window_opens_with_the_first_post_and_ends_when_it_ends(settings)
     assert [post(), post(), post()] == [200, 200, 429]
 
 
-def test_questionnaire_rejects_missing_answers():
+def at_the_questionnaire() -> tuple[Study, Client]:
+    """A participant who has answered every trial of a study without checks."""
     study = open_study(attention=0, headphone_trials=0, practice_trial=False)
     client = Client()
     response = follow(client, f"/s/{study.slug}/")
@@ -260,6 +262,11 @@ def test_questionnaire_rejects_missing_answers():
     response = follow(client, f"/s/{study.slug}/instructions/", {})
     while "/t/" in response.request["PATH_INFO"]:
         response = follow(client, response.request["PATH_INFO"], ANSWER)
+    return study, client
+
+
+def test_questionnaire_rejects_missing_answers():
+    study, client = at_the_questionnaire()
     bad = client.post(f"/s/{study.slug}/questions/", {**QUESTIONNAIRE, "mt3": ""})
     assert b"Please check the answers marked below" in bad.content
     assert not participant_of(client, study.slug).completed
@@ -268,3 +275,19 @@ def test_questionnaire_rejects_missing_answers():
     assert b"Please write 0 or more years (0 if never)." in bad.content
     assert b"Ensure this value" not in bad.content
     assert not participant_of(client, study.slug).completed
+    for typed in ("1.5.2", "1,5,2", "1 1/2"):
+        bad = client.post(
+            f"/s/{study.slug}/questions/", {**QUESTIONNAIRE, "musical_training_years": typed}
+        )
+        assert b"Please write a number of years, such as 0, 2 or 3.5." in bad.content
+
+
+def test_years_written_with_a_decimal_comma_are_read_as_meant():
+    study, client = at_the_questionnaire()
+    page = client.get(f"/s/{study.slug}/questions/").content.decode()
+    assert re.search(
+        r'<input type="text" name="musical_training_years"[^>]*inputmode="decimal"', page
+    )
+    client.post(f"/s/{study.slug}/questions/", {**QUESTIONNAIRE, "musical_training_years": "1,5"})
+    participant = participant_of(client, study.slug)
+    assert participant.completed and participant.musical_training_years == 1.5
