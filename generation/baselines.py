@@ -4,9 +4,11 @@ training split (pure numpy and torch, no Django).
 - The marginal model ignores its input: each step is the training split's frequencies. A run not
   clearly below it has learned nothing (training.has_learned).
 - The chord model, for a NADE head, knows which keys sound together but not what came before.
-- The previous-step model knows only the step before: which token follows which (a bigram mixed
-  with the marginal model), or for each key whether it sounds given whether it sounded. A run
-  near it has learned little more than that; one well below it uses a longer memory.
+- The previous-step model knows the step before and little of it: which token follows which (a
+  bigram mixed with the marginal model), or, for a roll, each key given only its own state a
+  step before (held, repeated or silent), blind to the rest of the frame. A token model near it
+  has learned little beyond which token follows which; a roll model well below it has learned
+  which keys move together.
 """
 
 from collections import Counter
@@ -92,8 +94,8 @@ def previous_step_nll(
 
 def _label_pairs(objective: Objective, pieces, tokens: bool) -> np.ndarray:
     """(previous, next) class pairs, a roll piece's first frame following silence (class 0)."""
-    pairs = []
-    for piece in pieces:
+    pairs = [np.zeros((0, 2), np.int64)]
+    for piece in (p for p in pieces if len(p)):
         if tokens:
             labels = np.asarray(piece, dtype=np.int64)
         else:
@@ -127,7 +129,7 @@ def _bigram_nll(marginal: torch.Tensor, train: np.ndarray, valid: np.ndarray) ->
 
 def _frame_pairs(pieces) -> tuple[np.ndarray, np.ndarray]:
     """(previous, next) frames as booleans, a piece's first frame following silence."""
-    frames = [np.asarray(p) > 0.5 for p in pieces]
+    frames = [np.asarray(p) > 0.5 for p in pieces if len(p)]
     previous = [np.vstack([np.zeros((1, f.shape[1]), bool), f[:-1]]) for f in frames]
     return np.concatenate(previous), np.concatenate(frames)
 

@@ -17,7 +17,7 @@ import pretty_midi
 from music21 import corpus as m21corpus
 from music21 import stream
 
-from generation.midi_files import MAX_MIDI_BYTES, midi_bytes, size_in_words
+from generation.midi_files import MAX_MIDI_BYTES, midi_bytes, over_the_limit, size_in_words
 
 # What one zip may unpack to in all: a corpus of thousands of pieces, held in memory at once.
 MAX_ZIP_UNPACKED = 500 * 2**20
@@ -165,7 +165,7 @@ def zip_problem(info: zipfile.ZipInfo) -> str:
     if info.flag_bits & 0x1:
         return "encrypted (a zip with a password cannot be read)"
     if info.file_size > MAX_MIDI_BYTES:
-        return f"{size_in_words(info.file_size)} unpacked, more than a MIDI file may be"
+        return f"{size_in_words(info.file_size)} unpacked, {over_the_limit(MAX_MIDI_BYTES)}"
     return ""
 
 

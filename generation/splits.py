@@ -2,7 +2,9 @@
 midi_files.tune_hash, so that every setting of one tune lands in one split).
 
 The split depends on nothing but the music, so every machine, every re-import and every later
-corpus version puts a piece in the same split; held-out pieces stay held out.
+corpus version puts a piece in the same split; held-out pieces stay held out. (Pieces imported
+before 2026-11-29 were split by their content hash and keep that split: moving them now would
+move excerpts already used as held-out ones.)
 """
 
 from typing import Literal

@@ -1,6 +1,8 @@
 """Participant forms: they accept only the fixed answer choices, so a tampered post gets a clear
 error and changes nothing. The researcher's study form is in dashboard/forms.py."""
 
+import re
+
 from django import forms
 from django.core import signing
 
@@ -101,8 +103,12 @@ class YearsField(forms.FloatField):
     widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
 
     def to_python(self, value):
-        if isinstance(value, str) and value.count(",") == 1 and "." not in value:
-            value = value.replace(",", ".")
+        if isinstance(value, str):
+            value = value.strip()
+            if re.fullmatch(r"\d*,\d{3}", value):  # 1,000: a thousands comma, or 1.000 years?
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            if value.count(",") == 1 and "." not in value:
+                value = value.replace(",", ".")
         return super().to_python(value)
 
 

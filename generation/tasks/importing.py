@@ -38,5 +38,8 @@ def import_uploaded_files(self, corpus_title: str, names: list[str]) -> dict:
 
 
 def _stored_uploads(names: list[str]) -> Iterator[tuple[str, bytes]]:
+    """The uploads still stored: a task redelivered after its worker deleted them (and was lost
+    before acknowledging) finds them gone, their pieces already imported."""
     for name in names:
-        yield PurePosixPath(name).name, read_stored(name)
+        if default_storage.exists(name):
+            yield PurePosixPath(name).name, read_stored(name)

@@ -118,7 +118,7 @@ def score_test_split(run: TrainingRun, config: TrainConfig, encoding: dict) -> d
         test_seqs = as_indices(test_seqs, vocabulary)
     pieces = [s for s in test_seqs if len(s) > 1]
     if not pieces:
-        return {}
+        return unknown
     device = resolve_device(config.device)
     network = load_checkpoint(fetch_checkpoint(run.best_checkpoint), device).network
     return evaluate_pieces(network, config, pieces, device) | unknown

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from generation import corpora, midi_files
 from generation.corpora import SourcePiece, iter_bundled, iter_zip
 from generation.importing import import_pieces, upload_corpus
-from generation.midi_files import content_hash, midi_bytes, read_midi, tune_hash
+from generation.midi_files import content_hash, midi_bytes, read_midi, top_line, tune_hash
 from generation.models import Corpus, Piece
 from generation.splits import split_for
 from tests.conftest import make_midi
@@ -51,6 +51,16 @@ def test_every_setting_of_a_tune_lands_in_one_split():
     assert len({piece.split for piece in corpus.pieces.all()}) == 1
 
 
+def test_the_top_line_of_performed_midi_is_its_melody():
+    # Legato: each melody note overlaps the next by 10 ms; a rolled chord's notes start 5-15 ms
+    # apart. Neither is a melody note held over the next, nor a new top note.
+    legato = make_midi([(p, t, t + 1.02) for t, p in enumerate([72, 71, 69, 67])])
+    assert top_line(legato, 4) == [72, 71, 69, 67]
+    rolled = make_midi([(60, 0, 1), (64, 0.01, 1), (67, 0.02, 1), (65, 1, 2), (62, 1.03, 2)])
+    assert top_line(rolled, 4) == [67, 65]
+    assert tune_hash(make_midi([(60, 0, 1)])) == content_hash(make_midi([(60, 0, 1)]))
+
+
 def test_bad_files_are_reported_by_name_and_the_rest_imported():
     corpus = upload_corpus("My uploads")
     sources = [
@@ -85,7 +95,7 @@ def test_files_too_large_or_with_too_many_notes_are_refused_before_they_cost_muc
     assert summary.created == 1
     assert summary.skipped == [
         "dense.mid: 4 notes, more than the 3 a piece may have",
-        f"long.mid: {len(midi_bytes(long)) // 1024} kB, more than a MIDI file may be",
+        f"long.mid: {len(midi_bytes(long))} bytes, over the 400 bytes a MIDI file may be",
     ]
 
 
@@ -124,7 +134,8 @@ def test_a_zips_unreadable_entries_are_named_and_the_rest_imported(monkeypatch):
         for piece in iter_zip(_zip({"good.mid": good, "huge.mid": bytes(6000)}), "set.zip")
     }
     assert pieces["good"].data == good
-    assert "more than a MIDI file may be" in pieces["huge"].error and pieces["huge"].data is None
+    assert "6 kB unpacked, over the 5 kB a MIDI file may be" in pieces["huge"].error
+    assert pieces["huge"].data is None
     locked = zipfile.ZipInfo("locked.mid")
     locked.flag_bits |= 0x1
     assert "encrypted" in corpora.zip_problem(locked)

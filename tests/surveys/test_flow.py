@@ -275,7 +275,7 @@ def test_questionnaire_rejects_missing_answers():
     assert b"Please write 0 or more years (0 if never)." in bad.content
     assert b"Ensure this value" not in bad.content
     assert not participant_of(client, study.slug).completed
-    for typed in ("1.5.2", "1,5,2", "1 1/2"):
+    for typed in ("1.5.2", "1,5,2", "1 1/2", "1,000"):
         bad = client.post(
             f"/s/{study.slug}/questions/", {**QUESTIONNAIRE, "musical_training_years": typed}
         )
