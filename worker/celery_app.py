@@ -1,7 +1,7 @@
 """The Celery application shared by every worker machine.
 
-Two queues: `gpu` (training, generation; one task at a time per GPU) and `cpu` (import, render,
-analysis). A task's name says its queue: "gpu.train" goes to `gpu`, "cpu.render_piece" to `cpu`.
+Two queues: `gpu` (training, generation; one task at a time per GPU) and `cpu` (import,
+render). A task's name says its queue: "gpu.train" goes to `gpu`, "cpu.render_stimulus" to `cpu`.
 Jobs run for hours, so a job is acknowledged only when it finishes and is re-queued when its
 worker dies: every task must therefore be idempotent and resumable.
 """
