@@ -3,13 +3,16 @@
 One token per onset: a single note is its pitch name with octave as music21 spells it ("E-5"), a
 chord is its normal order, dot-joined pitch classes ("4.7.11"). Like the seed, the encoding keeps
 no rhythm and no chord octaves: decoding places one event every `step_beats` (a beat is a quarter
-note) and voices chords from middle C, a chord of one pitch class as an octave. Decode-then-encode
-is therefore the identity on token sequences, which is the round trip this representation can
-promise.
+note). A chord sounds as the training split most often voiced it (`common_voicings`, kept with
+the run), or, for a chord that split never had, packed above middle C as the seed's decoding did,
+a chord of one pitch class as an octave. Either way it keeps its pitch classes, so
+decode-then-encode is the identity on token sequences, which is the round trip this
+representation can promise.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 import pretty_midi
@@ -36,6 +39,11 @@ def chord_token(midi_numbers: tuple[int, ...]) -> str:
 
 def midi_to_tokens(pm: pretty_midi.PrettyMIDI) -> list[str]:
     """Tokens for every onset of pitched notes, in time order."""
+    return [token for token, _ in midi_to_events(pm)]
+
+
+def midi_to_events(pm: pretty_midi.PrettyMIDI) -> list[tuple[str, tuple[int, ...]]]:
+    """(token, the pitches it stood for) for every onset of pitched notes, in time order."""
     notes = [n for inst in pm.instruments if not inst.is_drum for n in inst.notes]
     if not notes:
         return []
@@ -43,19 +51,39 @@ def midi_to_tokens(pm: pretty_midi.PrettyMIDI) -> list[str]:
     onsets: dict[int, set[int]] = {}
     for note, quarter in zip(notes, quarters, strict=True):
         onsets.setdefault(round(quarter / ONSET_RESOLUTION_BEATS), set()).add(note.pitch)
-    tokens = []
+    events = []
     for key in sorted(onsets):
         pitches = tuple(sorted(onsets[key]))
-        tokens.append(pitch_name(pitches[0]) if len(pitches) == 1 else chord_token(pitches))
-    return tokens
+        token = pitch_name(pitches[0]) if len(pitches) == 1 else chord_token(pitches)
+        events.append((token, pitches))
+    return events
 
 
-def token_pitches(token: str) -> list[int]:
-    """MIDI numbers a token sounds: a named pitch, or a chord's pitch classes above middle C.
+def common_voicings(pieces: Iterable[pretty_midi.PrettyMIDI]) -> dict[str, list[int]]:
+    """For each chord token, the pitches it most often stood for in these pieces (the first of
+    equally common ones). Decoding from these sounds a chord in the corpus's registers, bass and
+    all, rather than packed into the octave above middle C, where no chorale sets its chords."""
+    counts: dict[str, Counter] = {}
+    for pm in pieces:
+        for token, pitches in midi_to_events(pm):
+            if is_chord(token):
+                counts.setdefault(token, Counter())[pitches] += 1
+    return {token: list(counts[token].most_common(1)[0][0]) for token in sorted(counts)}
+
+
+def is_chord(token: str) -> bool:
+    return CHORD_SEPARATOR in token or token.isdigit()
+
+
+def token_pitches(token: str, voicings: Mapping[str, Sequence[int]] | None = None) -> list[int]:
+    """MIDI numbers a token sounds: a named pitch, or a chord as `voicings` voice it, else its
+    pitch classes above middle C.
 
     A chord of one pitch class (notes an octave or more apart) sounds as an octave, so that it
     reads back as the same token rather than as a single note."""
-    if CHORD_SEPARATOR in token or token.isdigit():
+    if voicings and token in voicings:
+        return list(voicings[token])
+    if is_chord(token):
         try:
             classes = [int(pc) for pc in token.split(CHORD_SEPARATOR)]
         except ValueError:
@@ -71,7 +99,7 @@ def token_pitches(token: str) -> list[int]:
 def transpose_token(token: str, semitones: int) -> str:
     """The token `semitones` higher: a note keeps its octave arithmetic, a chord its classes."""
     pitches = tuple(sorted(p + semitones for p in token_pitches(token)))
-    if CHORD_SEPARATOR in token or token.isdigit():
+    if is_chord(token):
         return chord_token(pitches)
     return pitch_name(pitches[0])
 
@@ -83,13 +111,14 @@ def tokens_to_midi(
     tempo: float = 100.0,
     velocity: int = 80,
     program: int = 0,
+    voicings: Mapping[str, Sequence[int]] | None = None,
 ) -> pretty_midi.PrettyMIDI:
     beat = 60.0 / tempo
     pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
     instrument = pretty_midi.Instrument(program=program)
     for index, token in enumerate(tokens):
         start = index * step_beats * beat
-        for number in token_pitches(token):
+        for number in token_pitches(token, voicings):
             instrument.notes.append(
                 pretty_midi.Note(velocity, number, start, start + note_beats * beat)
             )

@@ -126,7 +126,9 @@ def corpus_index(corpus: Corpus, encoding: dict) -> tuple[TrainingIndex, Callabl
 def to_midi(sequence: np.ndarray, encoding: dict):
     if encoding["representation"] == "tokens":
         tokens = Vocabulary(encoding["vocabulary"]).decode(sequence.tolist())
-        return tokens_to_midi(tokens, step_beats=encoding["step_beats"])
+        return tokens_to_midi(
+            tokens, step_beats=encoding["step_beats"], voicings=encoding.get("voicings")
+        )
     return roll_to_midi(unflatten(sequence), steps_per_beat=encoding["steps_per_beat"])
 
 
@@ -198,7 +200,7 @@ def _generate(batch: GenerationBatch, on_step) -> None:
         "seed_steps": seeds.shape[1],
         "checkpoint_epoch": run.best_epoch,
         "model": run.model_kind,
-        "encoding": {k: v for k, v in encoding.items() if k != "vocabulary"},
+        "encoding": {k: v for k, v in encoding.items() if k not in ("vocabulary", "voicings")},
     }
     batch.save_if_owned(device=str(device), settings=settings_used, message="scoring memorisation")
     index, transpose = corpus_index(run.corpus, encoding)

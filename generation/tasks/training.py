@@ -27,7 +27,12 @@ from generation.checkpoint_store import (
     working_folder,
 )
 from generation.encoding.pianoroll import DEFAULT_STEPS_PER_BEAT, flatten, midi_to_roll
-from generation.encoding.tokens import DEFAULT_STEP_BEATS, Vocabulary, midi_to_tokens
+from generation.encoding.tokens import (
+    DEFAULT_STEP_BEATS,
+    Vocabulary,
+    common_voicings,
+    midi_to_tokens,
+)
 from generation.models import Corpus, Piece, TrainingRun
 from generation.models.runs import Status, TakenOver
 from generation.tasks.queueing import send_to_queue
@@ -85,7 +90,7 @@ def unknown_steps(sequences: list[list[str]], vocabulary: Vocabulary) -> int:
 def load_training_data(run: TrainingRun) -> tuple[TrainingData, dict, dict]:
     """(data, encoding with the vocabulary filled in, summary of what was used)."""
     encoding = dict(run.encoding)
-    _, train_seqs = encode_split(run.corpus, "train", encoding)
+    train_pieces, train_seqs = encode_split(run.corpus, "train", encoding)
     _, valid_seqs = encode_split(run.corpus, "valid", encoding)
     if not valid_seqs:
         raise ValueError(f"corpus {run.corpus.slug!r} has no validation pieces")
@@ -94,6 +99,7 @@ def load_training_data(run: TrainingRun) -> tuple[TrainingData, dict, dict]:
     if encoding["representation"] == "tokens":
         vocabulary = Vocabulary.from_sequences(train_seqs)
         encoding["vocabulary"] = vocabulary.tokens
+        encoding["voicings"] = common_voicings(p.load_midi() for p in train_pieces)
         summary["valid_unknown_steps"] = unknown_steps(valid_seqs, vocabulary)
         train_seqs = as_indices(train_seqs, vocabulary)
         valid_seqs = as_indices(valid_seqs, vocabulary)

@@ -7,7 +7,7 @@ import torch
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from generation.encoding.tokens import Vocabulary
+from generation.encoding.tokens import Vocabulary, is_chord
 from generation.memorisation import is_memorised
 from generation.midi_files import midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
@@ -66,6 +66,9 @@ def test_train_then_generate_in_the_foreground(corpus, capsys, model, extra, gen
     assert run.config["hidden_size"] == 8 and run.config["num_layers"] in (2, 3)
     if model == "token_lstm":
         assert run.encoding["vocabulary"] and run.encoding["representation"] == "tokens"
+        chords = {t for t in run.encoding["vocabulary"] if is_chord(t)}
+        assert chords and set(run.encoding["voicings"]) == chords  # the corpus's own registers
+        assert min(min(v) for v in run.encoding["voicings"].values()) < 60
     else:
         assert run.encoding == {"representation": "roll", "steps_per_beat": 4}
 
@@ -74,6 +77,7 @@ def test_train_then_generate_in_the_foreground(corpus, capsys, model, extra, gen
     assert batch.status == "succeeded" and batch.corpus.source == "generated"
     samples = list(batch.samples.all())
     assert [s.index for s in samples] == [0, 1, 2]
+    assert "voicings" not in batch.settings["encoding"]
     for s in samples:
         assert s.parameters["random_seed"] == 0 and s.parameters["bars"] == 2
         assert s.parameters["seed_strategy"] == batch.seed_strategy

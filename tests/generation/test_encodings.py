@@ -81,6 +81,18 @@ def test_token_decode_then_encode_is_identity(chorale_like):
     assert tokens.midi_to_tokens(tokens.tokens_to_midi(seq)) == seq
 
 
+def test_chords_decode_as_the_training_pieces_most_often_voiced_them(chorale_like):
+    other = make_midi([(48, 0, 1), (64, 0, 1), (67, 0, 1)])
+    voicings = tokens.common_voicings([chorale_like, other])
+    assert voicings["0.4.7"] == [48, 64, 67, 72]  # as often as the other's; the first wins
+    seq = tokens.midi_to_tokens(chorale_like)
+    decoded = tokens.tokens_to_midi(seq, voicings=voicings)
+    assert tokens.midi_to_tokens(decoded) == seq  # the round trip still holds
+    first = sorted(n.pitch for n in decoded.instruments[0].notes if n.start == 0)
+    assert first == voicings[seq[0]]
+    assert tokens.token_pitches("2.5.9", voicings) == [62, 65, 69]  # a chord it never had
+
+
 def test_a_chord_of_one_pitch_class_survives_decode_then_encode():
     octaves = tokens.midi_to_tokens(make_midi([(48, 0, 1), (60, 0, 1), (62, 1, 2)]))
     assert octaves == ["0", "D4"]
