@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.access import VIEW_PARTICIPANTS, needs
+from dashboard.model_cards import model_card
 from evaluation import exports, pair_summary, tidy
 from evaluation.dataset import (
     MEMORISATION,
@@ -38,6 +39,7 @@ from evaluation.pair_summary import PAIR_HAS_NO_D_PRIME, PairReport, build_pair_
 from evaluation.plots import report_figures
 from evaluation.spreadsheet import safe_cell
 from evaluation.summary import PASSES, PASSES_WITH_DIFFERENCE, Report, build_report, records
+from generation.models import GenerationBatch
 from surveys.exclusion import rules_in_words
 from surveys.link_opens import openings
 from surveys.models import Participant, Study, StudyStimulus
@@ -177,9 +179,13 @@ def _design(study: Study) -> dict:
     human = [("by people", n) for source, n in counts if source == tidy.HUMAN]
     models = [(f"by {source}", n) for source, n in counts if source != tidy.HUMAN]
     seconds = [d for d in pool.values_list("stimulus__duration_seconds", flat=True) if d]
+    batches = GenerationBatch.objects.filter(pk__in=pool.values("batch")).select_related(
+        "run__corpus", "generator"
+    )
     return {
         "trials": study.trials_per_participant,
         "pool": human + models,
+        "models": [model_card(batch) for batch in batches.order_by("pk")],
         "seconds": statistics.median(seconds) if seconds else None,
         "rules": rules_in_words(study.rules, study.attention_checks, study.is_pair),
     }

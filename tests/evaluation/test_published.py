@@ -7,6 +7,8 @@ import re
 import pytest
 from django.test import Client
 
+from generation.models import GenerationBatch, TrainingRun
+from generation.models.runs import Status
 from surveys.models import Answer, Participant, PublishedReport
 from tests.conftest import make_researcher
 from tests.surveys.factories import open_study
@@ -67,6 +69,29 @@ def test_anyone_with_the_link_reads_the_report_without_the_researchers_controls(
     data = json.loads(Client().get(f"/results/{published.token}/report.json").content)
     assert data["settings"]["margin"] == 0.1 and data["settings"]["alpha"] == 0.05
     assert data["totals"]["participants_analysed"] == 3
+
+
+def test_a_report_says_how_each_model_was_trained_and_sampled(study, researcher):
+    batch = GenerationBatch.objects.get(run__model_kind="seq2seq")
+    TrainingRun.objects.filter(pk=batch.run_id).update(
+        config={"num_layers": 2, "hidden_size": 128, "head": "independent"},
+        data_summary={"train_pieces": 77},
+        history=[{"valid_nll": v, "previous_step_nll": 10.6} for v in (6.1, 5.5)],
+        best_epoch=2,
+        baseline_nll=13.8,
+        test_metrics={"nll": 5.7},
+        status=Status.SUCCEEDED,
+    )
+    html = " ".join(
+        Client().get(f"/results/{publish(researcher, study.slug).token}/").content.decode().split()
+    )
+    assert (
+        f"seq2seq, batch {batch.pk}: seq2seq, 2 x 128 LSTM units, trained on jsb-train (77 "
+        "pieces) for 2 epochs (best epoch 2); validation NLL 5.500 per step, against 13.800 for "
+        "a model that ignores its input and 10.600 for one that knows only the step before; "
+        "test split 5.700. Its pieces were drawn by temperature "
+        "sampling at temperature 1, each starting from silence."
+    ) in html
 
 
 def test_a_published_report_does_not_change_when_answers_do(study, researcher):
