@@ -22,7 +22,6 @@ from generation.encoding.timegrid import seconds_to_quarters
 
 CHORD_SEPARATOR = "."
 DEFAULT_STEP_BEATS = 0.5
-DEFAULT_NOTE_BEATS = 1.0
 CHORD_BASE_PITCH = 60
 ONSET_RESOLUTION_BEATS = 1 / 48
 
@@ -107,12 +106,16 @@ def transpose_token(token: str, semitones: int) -> str:
 def tokens_to_midi(
     tokens: Sequence[str],
     step_beats: float = DEFAULT_STEP_BEATS,
-    note_beats: float = DEFAULT_NOTE_BEATS,
+    note_beats: float | None = None,
     tempo: float = 100.0,
     velocity: int = 80,
     program: int = 0,
     voicings: Mapping[str, Sequence[int]] | None = None,
 ) -> pretty_midi.PrettyMIDI:
+    """Each event's notes last `note_beats`, by default until the next event. (The seed held
+    every note a quarter with events an eighth apart, so each chord sounded over half of the
+    next: with chords voiced in their registers, eight voices at once.)"""
+    note_beats = step_beats if note_beats is None else note_beats
     beat = 60.0 / tempo
     pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
     instrument = pretty_midi.Instrument(program=program)

@@ -93,6 +93,12 @@ def test_chords_decode_as_the_training_pieces_most_often_voiced_them(chorale_lik
     assert tokens.token_pitches("2.5.9", voicings) == [62, 65, 69]  # a chord it never had
 
 
+def test_each_decoded_event_lasts_until_the_next():
+    notes = tokens.tokens_to_midi(["0.4.7", "2.5.9", "C4"], tempo=60).instruments[0].notes
+    spans = sorted((n.start, n.end) for n in notes)
+    assert spans == [(0.0, 0.5)] * 3 + [(0.5, 1.0)] * 3 + [(1.0, 1.5)]
+
+
 def test_a_chord_of_one_pitch_class_survives_decode_then_encode():
     octaves = tokens.midi_to_tokens(make_midi([(48, 0, 1), (60, 0, 1), (62, 1, 2)]))
     assert octaves == ["0", "D4"]
