@@ -105,7 +105,7 @@ class YearsField(forms.FloatField):
     def to_python(self, value):
         if isinstance(value, str):
             value = value.strip()
-            if re.fullmatch(r"\d*,\d{3}", value):  # 1,000: a thousands comma, or 1.000 years?
+            if re.fullmatch(r"\d+,\d{3}", value):  # 1,000: a thousands comma, or 1.000 years?
                 raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
             if value.count(",") == 1 and "." not in value:
                 value = value.replace(",", ".")

@@ -18,6 +18,7 @@ from functools import lru_cache
 import pretty_midi
 from music21 import chord, pitch
 
+from generation.encoding.pianoroll import HIGHEST_PITCH, LOWEST_PITCH
 from generation.encoding.timegrid import seconds_to_quarters
 
 CHORD_SEPARATOR = "."
@@ -60,12 +61,13 @@ def midi_to_events(pm: pretty_midi.PrettyMIDI) -> list[tuple[str, tuple[int, ...
 
 def common_voicings(pieces: Iterable[pretty_midi.PrettyMIDI]) -> dict[str, list[int]]:
     """For each chord token, the pitches it most often stood for in these pieces (the first of
-    equally common ones). Decoding from these sounds a chord in the corpus's registers, bass and
-    all, rather than packed into the octave above middle C, where no chorale sets its chords."""
+    equally common ones), among voicings the piano can play (excerpts are rendered from the
+    88-key roll). Decoding from these sounds a chord in the corpus's registers, bass and all,
+    rather than packed into the octave above middle C, where no chorale sets its chords."""
     counts: dict[str, Counter] = {}
     for pm in pieces:
         for token, pitches in midi_to_events(pm):
-            if is_chord(token):
+            if is_chord(token) and all(LOWEST_PITCH <= p <= HIGHEST_PITCH for p in pitches):
                 counts.setdefault(token, Counter())[pitches] += 1
     return {token: list(counts[token].most_common(1)[0][0]) for token in sorted(counts)}
 

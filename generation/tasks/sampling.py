@@ -32,7 +32,7 @@ from generation.sampling import (
 )
 from generation.splits import SPLITS
 from generation.tasks.queueing import send_to_queue
-from generation.tasks.training import as_indices, encode_split
+from generation.tasks.training import as_indices, encode_split, training_voicings
 from generation.training import (
     LoadedModel,
     load_checkpoint,
@@ -123,6 +123,16 @@ def corpus_index(corpus: Corpus, encoding: dict) -> tuple[TrainingIndex, Callabl
     return TrainingIndex(as_indices(sequences, vocabulary)), token_transposer(vocabulary)
 
 
+def with_voicings(encoding: dict, run: TrainingRun) -> dict:
+    """A token checkpoint's encoding with its chords' voicings: a run trained before they were
+    kept gets them from its training split now, so its chords too sound in the corpus's
+    registers."""
+    if encoding["representation"] != "tokens" or "voicings" in encoding:
+        return encoding
+    pieces = list(run.corpus.pieces.filter(split="train"))
+    return {**encoding, "voicings": run.encoding.get("voicings") or training_voicings(pieces)}
+
+
 def to_midi(sequence: np.ndarray, encoding: dict):
     if encoding["representation"] == "tokens":
         tokens = Vocabulary(encoding["vocabulary"]).decode(sequence.tolist())
@@ -162,7 +172,7 @@ def _generate(batch: GenerationBatch, on_step) -> None:
     run = batch.run
     device = resolve_device(settings.TORCH_DEVICE)
     loaded: LoadedModel = load_checkpoint(fetch_checkpoint(run.best_checkpoint), device)
-    encoding = loaded.metadata
+    encoding = with_voicings(loaded.metadata, run)
     window = loaded.config.window
     steps, per_beat = steps_for(batch, encoding)
     rng = np.random.default_rng(batch.random_seed)

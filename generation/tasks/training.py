@@ -83,6 +83,14 @@ def as_indices(sequences: list[list[str]], vocabulary: Vocabulary) -> list[np.nd
     return [np.array(vocabulary.encode(s, skip_unknown=True), dtype=np.int64) for s in sequences]
 
 
+def training_voicings(train_pieces: list[Piece]) -> dict[str, list[int]]:
+    """How the training split voiced each chord token (tokens.common_voicings), in the order
+    encode_split reads the pieces, so every call gives the same voicings."""
+    return common_voicings(
+        p.load_midi() for p in sorted(train_pieces, key=lambda p: p.content_hash)
+    )
+
+
 def unknown_steps(sequences: list[list[str]], vocabulary: Vocabulary) -> int:
     return sum(token not in vocabulary.index for sequence in sequences for token in sequence)
 
@@ -99,7 +107,7 @@ def load_training_data(run: TrainingRun) -> tuple[TrainingData, dict, dict]:
     if encoding["representation"] == "tokens":
         vocabulary = Vocabulary.from_sequences(train_seqs)
         encoding["vocabulary"] = vocabulary.tokens
-        encoding["voicings"] = common_voicings(p.load_midi() for p in train_pieces)
+        encoding["voicings"] = training_voicings(train_pieces)
         summary["valid_unknown_steps"] = unknown_steps(valid_seqs, vocabulary)
         train_seqs = as_indices(train_seqs, vocabulary)
         valid_seqs = as_indices(valid_seqs, vocabulary)

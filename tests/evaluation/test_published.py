@@ -86,12 +86,21 @@ def test_a_report_says_how_each_model_was_trained_and_sampled(study, researcher)
         Client().get(f"/results/{publish(researcher, study.slug).token}/").content.decode().split()
     )
     assert (
-        f"seq2seq, batch {batch.pk}: seq2seq, 2 x 128 LSTM units, trained on jsb-train (77 "
-        "pieces) for 2 epochs (best epoch 2); validation NLL 5.500 per step, against 13.800 for "
-        "a model that ignores its input and 10.600 for one that knows only the step before; "
+        f"seq2seq, batch {batch.pk}: an LSTM of 2 x 128 units, trained on jsb-train (77 "
+        "pieces) for 2 epochs, sampled from epoch 2; validation NLL 5.500 per step, against "
+        "13.800 for a model that ignores its input and 10.600 for one that knows only the step "
+        "before; "
         "test split 5.700. Its pieces were drawn by temperature "
         "sampling at temperature 1, each starting from silence."
     ) in html
+    # A batch drawn from a stopped run's checkpoint is described by that checkpoint.
+    GenerationBatch.objects.filter(pk=batch.pk).update(settings={"checkpoint_epoch": 1})
+    TrainingRun.objects.filter(pk=batch.run_id).update(
+        best_epoch=None, status=Status.FAILED, history=[{"valid_nll": 13.7}]
+    )
+    page = " ".join(researcher.get(f"/reports/{study.slug}/").content.decode().split())
+    assert "for 1 epoch, sampled from epoch 1; validation NLL 13.700 per step" in page
+    assert "(it has not learned from its input: its pieces are noise)" in page
 
 
 def test_a_published_report_does_not_change_when_answers_do(study, researcher):

@@ -12,7 +12,12 @@ from generation.memorisation import is_memorised
 from generation.midi_files import midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
 from generation.models.runs import STOPPED, Status
-from generation.tasks.sampling import corpus_index, create_generation_batch, generate_batch
+from generation.tasks.sampling import (
+    corpus_index,
+    create_generation_batch,
+    generate_batch,
+    with_voicings,
+)
 from generation.tasks.training import as_indices, encode_split, train_run
 from tests.conftest import make_midi
 
@@ -65,10 +70,16 @@ def test_train_then_generate_in_the_foreground(corpus, capsys, model, extra, gen
     assert run.test_metrics["steps"] > 0 and "nll" in run.test_metrics
     assert run.config["hidden_size"] == 8 and run.config["num_layers"] in (2, 3)
     if model == "token_lstm":
+        run_voicings = run.encoding["voicings"]
         assert run.encoding["vocabulary"] and run.encoding["representation"] == "tokens"
         chords = {t for t in run.encoding["vocabulary"] if is_chord(t)}
         assert chords and set(run.encoding["voicings"]) == chords  # the corpus's own registers
         assert min(min(v) for v in run.encoding["voicings"].values()) < 60
+        # A run trained before voicings were kept gets them from its training split.
+        older = {k: v for k, v in run.encoding.items() if k != "voicings"}
+        TrainingRun.objects.filter(pk=run.pk).update(encoding=older)
+        run.refresh_from_db()
+        assert with_voicings(older, run)["voicings"] == run_voicings
     else:
         assert run.encoding == {"representation": "roll", "steps_per_beat": 4}
 

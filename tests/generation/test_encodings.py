@@ -91,6 +91,12 @@ def test_chords_decode_as_the_training_pieces_most_often_voiced_them(chorale_lik
     first = sorted(n.pitch for n in decoded.instruments[0].notes if n.start == 0)
     assert first == voicings[seq[0]]
     assert tokens.token_pitches("2.5.9", voicings) == [62, 65, 69]  # a chord it never had
+    # A voicing the piano cannot play (rendering drops its notes) is never chosen.
+    off_keyboard = [(18, t, t + 1) for t in (0, 1)] + [
+        (p, t, t + 1) for p in (60, 64) for t in (0, 1)
+    ]
+    low = make_midi(off_keyboard + [(60, 2, 3), (64, 2, 3), (66, 2, 3)])
+    assert tokens.common_voicings([low])["0.4.6"] == [60, 64, 66]
 
 
 def test_each_decoded_event_lasts_until_the_next():
