@@ -59,14 +59,17 @@ def midi_to_events(pm: pretty_midi.PrettyMIDI) -> list[tuple[str, tuple[int, ...
     return events
 
 
-def common_voicings(pieces: Iterable[pretty_midi.PrettyMIDI]) -> dict[str, list[int]]:
-    """For each chord token, the pitches it most often stood for in these pieces (the first of
-    equally common ones), among voicings the piano can play (excerpts are rendered from the
-    88-key roll). Decoding from these sounds a chord in the corpus's registers, bass and all,
-    rather than packed into the octave above middle C, where no chorale sets its chords."""
+def common_voicings(
+    pieces: Iterable[Sequence[tuple[str, tuple[int, ...]]]],
+) -> dict[str, list[int]]:
+    """For each chord token, the pitches it most often stood for in these pieces' events
+    (midi_to_events; the first of equally common ones), among voicings the piano can play
+    (excerpts are rendered from the 88-key roll). Decoding from these sounds a chord in the
+    corpus's registers, bass and all, rather than packed into the octave above middle C, where
+    no chorale sets its chords."""
     counts: dict[str, Counter] = {}
-    for pm in pieces:
-        for token, pitches in midi_to_events(pm):
+    for events in pieces:
+        for token, pitches in events:
             if is_chord(token) and all(LOWEST_PITCH <= p <= HIGHEST_PITCH for p in pitches):
                 counts.setdefault(token, Counter())[pitches] += 1
     return {token: list(counts[token].most_common(1)[0][0]) for token in sorted(counts)}

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from generation.checkpoint_store import fetch_checkpoint
 from generation.encoding.pianoroll import roll_to_midi, unflatten
-from generation.encoding.tokens import Vocabulary, tokens_to_midi
+from generation.encoding.tokens import Vocabulary, common_voicings, tokens_to_midi
 from generation.memorisation import TrainingIndex, roll_transposer, token_transposer
 from generation.midi_files import count_pitched_notes, midi_bytes
 from generation.models import Corpus, GeneratedPiece, GenerationBatch, Piece, TrainingRun
@@ -32,7 +32,7 @@ from generation.sampling import (
 )
 from generation.splits import SPLITS
 from generation.tasks.queueing import send_to_queue
-from generation.tasks.training import as_indices, encode_split, training_voicings
+from generation.tasks.training import as_indices, encode_split, token_events
 from generation.training import (
     LoadedModel,
     load_checkpoint,
@@ -129,8 +129,8 @@ def with_voicings(encoding: dict, run: TrainingRun) -> dict:
     registers."""
     if encoding["representation"] != "tokens" or "voicings" in encoding:
         return encoding
-    pieces = list(run.corpus.pieces.filter(split="train"))
-    return {**encoding, "voicings": run.encoding.get("voicings") or training_voicings(pieces)}
+    voicings = run.encoding.get("voicings") or common_voicings(token_events(run.corpus, "train")[1])
+    return {**encoding, "voicings": voicings}
 
 
 def to_midi(sequence: np.ndarray, encoding: dict):

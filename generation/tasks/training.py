@@ -31,6 +31,7 @@ from generation.encoding.tokens import (
     DEFAULT_STEP_BEATS,
     Vocabulary,
     common_voicings,
+    midi_to_events,
     midi_to_tokens,
 )
 from generation.models import Corpus, Piece, TrainingRun
@@ -77,18 +78,17 @@ def encode_split(corpus: Corpus, split: str, encoding: dict) -> tuple[list[Piece
     return pieces, [flatten(midi_to_roll(p.load_midi(), spb)) for p in pieces]
 
 
+def token_events(corpus: Corpus, split: str) -> tuple[list[Piece], list]:
+    """Each piece of a split as (token, pitches) events (tokens.midi_to_events): its tokens
+    with the voicings they stood for, in encode_split's order."""
+    pieces = list(corpus.pieces.filter(split=split).order_by("content_hash"))
+    return pieces, [midi_to_events(p.load_midi()) for p in pieces]
+
+
 def as_indices(sequences: list[list[str]], vocabulary: Vocabulary) -> list[np.ndarray]:
     """Token strings to index arrays; tokens the training split never had are dropped (the
     model cannot name them), and `unknown_steps` counts them so scores say what they left out."""
     return [np.array(vocabulary.encode(s, skip_unknown=True), dtype=np.int64) for s in sequences]
-
-
-def training_voicings(train_pieces: list[Piece]) -> dict[str, list[int]]:
-    """How the training split voiced each chord token (tokens.common_voicings), in the order
-    encode_split reads the pieces, so every call gives the same voicings."""
-    return common_voicings(
-        p.load_midi() for p in sorted(train_pieces, key=lambda p: p.content_hash)
-    )
 
 
 def unknown_steps(sequences: list[list[str]], vocabulary: Vocabulary) -> int:
@@ -98,16 +98,21 @@ def unknown_steps(sequences: list[list[str]], vocabulary: Vocabulary) -> int:
 def load_training_data(run: TrainingRun) -> tuple[TrainingData, dict, dict]:
     """(data, encoding with the vocabulary filled in, summary of what was used)."""
     encoding = dict(run.encoding)
-    train_pieces, train_seqs = encode_split(run.corpus, "train", encoding)
+    tokens = encoding["representation"] == "tokens"
+    if tokens:
+        train_events = token_events(run.corpus, "train")[1]
+        train_seqs = [[token for token, _ in piece] for piece in train_events]
+    else:
+        train_seqs = encode_split(run.corpus, "train", encoding)[1]
     _, valid_seqs = encode_split(run.corpus, "valid", encoding)
     if not valid_seqs:
         raise ValueError(f"corpus {run.corpus.slug!r} has no validation pieces")
     vocab_size = None
     summary = {}
-    if encoding["representation"] == "tokens":
+    if tokens:
         vocabulary = Vocabulary.from_sequences(train_seqs)
         encoding["vocabulary"] = vocabulary.tokens
-        encoding["voicings"] = training_voicings(train_pieces)
+        encoding["voicings"] = common_voicings(train_events)
         summary["valid_unknown_steps"] = unknown_steps(valid_seqs, vocabulary)
         train_seqs = as_indices(train_seqs, vocabulary)
         valid_seqs = as_indices(valid_seqs, vocabulary)

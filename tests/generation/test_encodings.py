@@ -83,7 +83,7 @@ def test_token_decode_then_encode_is_identity(chorale_like):
 
 def test_chords_decode_as_the_training_pieces_most_often_voiced_them(chorale_like):
     other = make_midi([(48, 0, 1), (64, 0, 1), (67, 0, 1)])
-    voicings = tokens.common_voicings([chorale_like, other])
+    voicings = tokens.common_voicings(map(tokens.midi_to_events, [chorale_like, other]))
     assert voicings["0.4.7"] == [48, 64, 67, 72]  # as often as the other's; the first wins
     seq = tokens.midi_to_tokens(chorale_like)
     decoded = tokens.tokens_to_midi(seq, voicings=voicings)
@@ -96,7 +96,7 @@ def test_chords_decode_as_the_training_pieces_most_often_voiced_them(chorale_lik
         (p, t, t + 1) for p in (60, 64) for t in (0, 1)
     ]
     low = make_midi(off_keyboard + [(60, 2, 3), (64, 2, 3), (66, 2, 3)])
-    assert tokens.common_voicings([low])["0.4.6"] == [60, 64, 66]
+    assert tokens.common_voicings([tokens.midi_to_events(low)])["0.4.6"] == [60, 64, 66]
 
 
 def test_each_decoded_event_lasts_until_the_next():
